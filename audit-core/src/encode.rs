@@ -1,0 +1,314 @@
+//! The canonical line encoding: JSON escaping, the record header, hashing and MAC.
+//!
+//! A line is `BODY_WITHOUT_CLOSING_BRACE,"hash":"<hex>","mac":"<hex>"}\n`, and
+//! `hash = SHA-256(BODY_WITHOUT_CLOSING_BRACE ‖ "}")`. See `docs/FORMAT.md`.
+
+use sha2::{Digest as _, Sha256};
+
+use crate::key::Key;
+use crate::record::{Entry, Event, FORMAT_VERSION, FieldValue, Gap, RecordKind};
+use crate::timestamp::Timestamp;
+
+/// Length of the fixed line suffix `,"hash":"<64>","mac":"<64>"}` (without `\n`).
+pub const SUFFIX_LEN: usize = 9 + 64 + 9 + 64 + 2;
+
+/// 32 zero bytes: the `prev` of the first record of a stream.
+pub const ZERO_HASH: [u8; 32] = [0u8; 32];
+
+/// Size limits applied while encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A string value longer than this many bytes (UTF-8, before escaping) is cut at a
+    /// character boundary and ends with the marker `…[truncated, N bytes in all]`.
+    pub max_value_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_value_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// The header every record starts with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Header<'a> {
+    pub seq: u64,
+    pub ts: Timestamp,
+    pub epoch: u32,
+    pub prev: &'a [u8; 32],
+    pub kind: RecordKind,
+}
+
+/// Writes the header: `{"v":1,"seq":N,"ts":"…","epoch":E,"prev":"…","kind":"…"`.
+pub(crate) fn begin(out: &mut Vec<u8>, h: &Header<'_>) {
+    let mut ib = itoa::Buffer::new();
+    out.extend_from_slice(b"{\"v\":");
+    out.extend_from_slice(ib.format(FORMAT_VERSION).as_bytes());
+    out.extend_from_slice(b",\"seq\":");
+    out.extend_from_slice(ib.format(h.seq).as_bytes());
+    out.extend_from_slice(b",\"ts\":\"");
+    h.ts.write_rfc3339(out);
+    out.extend_from_slice(b"\",\"epoch\":");
+    out.extend_from_slice(ib.format(h.epoch).as_bytes());
+    out.extend_from_slice(b",\"prev\":\"");
+    push_hex(out, h.prev);
+    out.extend_from_slice(b"\",\"kind\":\"");
+    out.extend_from_slice(h.kind.as_str().as_bytes());
+    out.push(b'"');
+}
+
+/// Closes the record started at `start`: hashes the body, MACs the hash, appends the
+/// suffix and the newline. Returns the hash.
+pub(crate) fn finish(out: &mut Vec<u8>, start: usize, key: &Key) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(&out[start..]);
+    h.update(b"}");
+    let hash: [u8; 32] = h.finalize().into();
+    let mac = key.mac(&hash);
+    out.extend_from_slice(b",\"hash\":\"");
+    push_hex(out, &hash);
+    out.extend_from_slice(b"\",\"mac\":\"");
+    push_hex(out, &mac);
+    out.extend_from_slice(b"\"}\n");
+    hash
+}
+
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8; 32]) {
+    let mut buf = [0u8; 64];
+    // Infallible: the buffer is exactly twice the input length.
+    hex::encode_to_slice(bytes, &mut buf).unwrap_or_else(|_| unreachable!("64-byte buffer"));
+    out.extend_from_slice(&buf);
+}
+
+/// Writes `,"name":` (the name is escaped).
+pub(crate) fn key(out: &mut Vec<u8>, name: &str) {
+    out.push(b',');
+    string(out, name, usize::MAX);
+    out.push(b':');
+}
+
+/// Writes `,"name":"value"` with `value` escaped and limited.
+pub(crate) fn str_field(out: &mut Vec<u8>, name: &str, value: &str, limits: &Limits) {
+    key(out, name);
+    string(out, value, limits.max_value_bytes);
+}
+
+/// Writes `,"name":N`.
+pub(crate) fn u64_field(out: &mut Vec<u8>, name: &str, value: u64) {
+    key(out, name);
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+fn opt_field(out: &mut Vec<u8>, name: &str, value: Option<&str>, limits: &Limits) {
+    if let Some(v) = value {
+        str_field(out, name, v, limits);
+    }
+}
+
+/// Writes the kind-specific part of an appended entry.
+pub(crate) fn entry_body(out: &mut Vec<u8>, entry: &Entry, service: &str, limits: &Limits) {
+    match entry {
+        Entry::Event(e) => event_body(out, e, service, limits),
+        Entry::Gap(g) => gap_body(out, g, limits),
+    }
+}
+
+fn event_body(out: &mut Vec<u8>, e: &Event, service: &str, limits: &Limits) {
+    out.extend_from_slice(b",\"id\":\"");
+    let mut ub = uuid::Uuid::encode_buffer();
+    out.extend_from_slice(e.id.hyphenated().encode_lower(&mut ub).as_bytes());
+    out.push(b'"');
+    str_field(out, "service", service, limits);
+    str_field(out, "action", &e.action, limits);
+    opt_field(out, "category", e.category.as_deref(), limits);
+    str_field(out, "outcome", e.outcome.as_str(), limits);
+    if !e.actor.is_empty() {
+        out.extend_from_slice(b",\"actor\":{");
+        let mut first = true;
+        for (name, v) in [
+            ("id", &e.actor.id),
+            ("ip", &e.actor.ip),
+            ("auth", &e.actor.auth),
+            ("session", &e.actor.session),
+        ] {
+            if let Some(v) = v {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                string(out, name, usize::MAX);
+                out.push(b':');
+                string(out, v, limits.max_value_bytes);
+            }
+        }
+        out.push(b'}');
+    }
+    opt_field(out, "resource", e.resource.as_deref(), limits);
+    opt_field(out, "reason", e.reason.as_deref(), limits);
+    opt_field(out, "request_id", e.request_id.as_deref(), limits);
+    opt_field(out, "trace_id", e.trace_id.as_deref(), limits);
+    opt_field(out, "org_id", e.org_id.as_deref(), limits);
+    opt_field(out, "project_id", e.project_id.as_deref(), limits);
+    opt_field(out, "legal_hold_id", e.legal_hold_id.as_deref(), limits);
+    out.extend_from_slice(b",\"fields\":{");
+    for (i, (name, value)) in e.fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, name, limits.max_value_bytes);
+        out.push(b':');
+        field_value(out, value, limits);
+    }
+    out.push(b'}');
+}
+
+fn gap_body(out: &mut Vec<u8>, g: &Gap, limits: &Limits) {
+    u64_field(out, "count", g.count);
+    key(out, "from");
+    out.push(b'"');
+    g.from.write_rfc3339(out);
+    out.push(b'"');
+    key(out, "to");
+    out.push(b'"');
+    g.to.write_rfc3339(out);
+    out.push(b'"');
+    str_field(out, "reason", &g.reason, limits);
+}
+
+fn field_value(out: &mut Vec<u8>, v: &FieldValue, limits: &Limits) {
+    match v {
+        FieldValue::Null => out.extend_from_slice(b"null"),
+        FieldValue::Bool(true) => out.extend_from_slice(b"true"),
+        FieldValue::Bool(false) => out.extend_from_slice(b"false"),
+        FieldValue::I64(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        FieldValue::U64(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        FieldValue::F64(f) if f.is_finite() => {
+            out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes());
+        }
+        FieldValue::F64(f) if f.is_nan() => out.extend_from_slice(b"\"NaN\""),
+        FieldValue::F64(f) if *f > 0.0 => out.extend_from_slice(b"\"inf\""),
+        FieldValue::F64(_) => out.extend_from_slice(b"\"-inf\""),
+        FieldValue::Str(s) => string(out, s, limits.max_value_bytes),
+    }
+}
+
+/// Writes `s` as a JSON string, cut to `max` bytes with a visible marker.
+///
+/// Besides what JSON requires (`"`, `\`, U+0000–U+001F), this escapes DEL, the line
+/// and paragraph separators, the bidirectional controls and the byte-order mark, so
+/// that no record can reorder or hide text on an operator's terminal.
+pub(crate) fn string(out: &mut Vec<u8>, s: &str, max: usize) {
+    out.push(b'"');
+    if s.len() <= max {
+        escape_into(out, s);
+    } else {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        escape_into(out, &s[..cut]);
+        out.extend_from_slice("…[truncated, ".as_bytes());
+        out.extend_from_slice(itoa::Buffer::new().format(s.len()).as_bytes());
+        out.extend_from_slice(b" bytes in all]");
+    }
+    out.push(b'"');
+}
+
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut done = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (escape, width): (Option<u32>, usize) = match b {
+            b'"' | b'\\' | 0x00..=0x1f | 0x7f => (Some(u32::from(b)), 1),
+            0xd8 if bytes.get(i + 1) == Some(&0x9c) => (Some(0x061c), 2),
+            0xe2 => match (bytes.get(i + 1), bytes.get(i + 2)) {
+                // U+200E, U+200F, U+2028..U+202E
+                (Some(0x80), Some(&c @ (0x8e | 0x8f | 0xa8..=0xae))) => {
+                    (Some(0x2000 + u32::from(c - 0x80)), 3)
+                }
+                // U+2066..U+2069
+                (Some(0x81), Some(&c @ 0xa6..=0xa9)) => (Some(0x2040 + u32::from(c - 0x80)), 3),
+                _ => (None, 1),
+            },
+            0xef if bytes.get(i + 1) == Some(&0xbb) && bytes.get(i + 2) == Some(&0xbf) => {
+                (Some(0xfeff), 3)
+            }
+            _ => (None, 1),
+        };
+        if let Some(c) = escape {
+            out.extend_from_slice(&bytes[done..i]);
+            match c {
+                0x22 => out.extend_from_slice(b"\\\""),
+                0x5c => out.extend_from_slice(b"\\\\"),
+                0x0a => out.extend_from_slice(b"\\n"),
+                0x0d => out.extend_from_slice(b"\\r"),
+                0x09 => out.extend_from_slice(b"\\t"),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    out.extend_from_slice(b"\\u");
+                    for shift in [12u32, 8, 4, 0] {
+                        out.push(HEX[((c >> shift) & 0xf) as usize]);
+                    }
+                }
+            }
+            done = i + width;
+        }
+        i += width;
+    }
+    out.extend_from_slice(&bytes[done..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn esc(s: &str) -> String {
+        let mut v = Vec::new();
+        string(&mut v, s, usize::MAX);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn escapes_what_json_requires_and_what_terminals_abuse() {
+        assert_eq!(esc("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(esc("l1\nl2\r\t"), r#""l1\nl2\r\t""#);
+        assert_eq!(esc("\u{0}\u{1b}[31m\u{7f}"), r#""\u0000\u001b[31m\u007f""#);
+        assert_eq!(esc("x\u{202e}y\u{2066}z"), r#""x\u202ey\u2066z""#);
+        assert_eq!(
+            esc("\u{2028}\u{2029}\u{200f}\u{61c}\u{feff}"),
+            r#""\u2028\u2029\u200f\u061c\ufeff""#
+        );
+        // Non-ASCII text that is not a control stays as UTF-8.
+        assert_eq!(
+            esc("Grüße — 日本 \u{2027}\u{2030}"),
+            "\"Grüße — 日本 \u{2027}\u{2030}\""
+        );
+    }
+
+    #[test]
+    fn escaped_strings_parse_back_to_the_original() {
+        for s in [
+            "\u{0}\u{1f}\"\\\u{7f}",
+            "a\u{202a}b\u{2069}c",
+            "😀\u{2028}",
+            "",
+        ] {
+            let back: String = serde_json::from_str(&esc(s)).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn long_values_are_cut_at_a_char_boundary_with_a_marker() {
+        let mut v = Vec::new();
+        string(&mut v, "ééé", 3);
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "\"é…[truncated, 6 bytes in all]\""
+        );
+    }
+}

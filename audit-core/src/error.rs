@@ -1,0 +1,103 @@
+//! The one error type of `audit-core`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// An error from `audit-core`: what went wrong ([`ErrorKind`]), and where.
+///
+/// Every error names the file (and line, where there is one) it concerns, says what
+/// was expected and what was found. Use [`Error::kind`] to react to a class of error.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    path: Option<PathBuf>,
+    line: Option<u64>,
+    message: String,
+    source: Option<std::io::Error>,
+}
+
+/// The class of an [`Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An operating-system I/O call failed.
+    Io,
+    /// Another process holds the writer lock of the stream directory.
+    Locked,
+    /// A key file is missing, malformed or readable by group or others.
+    Key,
+    /// A configuration value is invalid.
+    Config,
+    /// Stored data is corrupt in a place where a crash cannot explain it.
+    Corrupt,
+    /// A record's value cannot be encoded (for example a non-finite float).
+    Encode,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            path: None,
+            line: None,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, what: &str, err: std::io::Error) -> Self {
+        Error {
+            kind: ErrorKind::Io,
+            path: Some(path.into()),
+            line: None,
+            message: format!("{what}: {err}"),
+            source: Some(err),
+        }
+    }
+
+    pub(crate) fn at(mut self, path: impl Into<PathBuf>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    pub(crate) fn line(mut self, line: u64) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The file this error concerns, if any.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
+    /// The 1-based line this error concerns, if any.
+    pub fn line_number(&self) -> Option<u64> {
+        self.line
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.path, self.line) {
+            (Some(p), Some(l)) => write!(f, "{}:{l}: {}", p.display(), self.message),
+            (Some(p), None) => write!(f, "{}: {}", p.display(), self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,196 @@
+//! HMAC keys: the key file, the key id, and the MAC of a record hash.
+
+use std::fmt;
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::Path;
+
+use hmac::Mac as _;
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, ErrorKind, Result};
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// The domain-separation prefix hashed in front of the key to form its id.
+const KEY_ID_DOMAIN: &[u8] = b"audit-trail key id v1\n";
+
+/// A 32-byte HMAC-SHA256 key for one key epoch.
+///
+/// The key material is erased from memory when the `Key` is dropped. Neither
+/// `Debug` nor any record ever shows it: trails carry only the [`Key::id`].
+#[derive(Clone)]
+pub struct Key {
+    bytes: Zeroizing<[u8; 32]>,
+    id: String,
+    mac: HmacSha256,
+}
+
+impl Key {
+    /// Builds a key from its 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Key {
+        let bytes = Zeroizing::new(bytes);
+        let mut h = Sha256::new();
+        h.update(KEY_ID_DOMAIN);
+        h.update(&bytes[..]);
+        let id = hex::encode(&h.finalize()[..8]);
+        // Infallible: HMAC accepts keys of any length.
+        let mac = <HmacSha256 as hmac::digest::KeyInit>::new_from_slice(&bytes[..])
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        Key { bytes, id, mac }
+    }
+
+    /// Generates a fresh random key from the operating system's generator.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Key`] when the operating system cannot provide randomness.
+    pub fn generate() -> Result<Key> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::Key,
+                format!("cannot get random bytes for a key: {e}"),
+            )
+        })?;
+        let key = Key::from_bytes(bytes);
+        zeroize::Zeroize::zeroize(&mut bytes);
+        Ok(key)
+    }
+
+    /// Parses the key file format: 64 hexadecimal characters, optionally followed by
+    /// one newline.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Key`] naming what was found instead.
+    pub fn from_hex(text: &str) -> Result<Key> {
+        let hex_part = text.strip_suffix('\n').unwrap_or(text);
+        let hex_part = hex_part.strip_suffix('\r').unwrap_or(hex_part);
+        if hex_part.len() != 64 {
+            return Err(Error::new(
+                ErrorKind::Key,
+                format!(
+                    "expected 64 hexadecimal characters (32 bytes) on one line, found {} characters",
+                    hex_part.chars().count()
+                ),
+            ));
+        }
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(hex_part, &mut bytes[..]).map_err(|e| {
+            Error::new(
+                ErrorKind::Key,
+                format!("expected 64 hexadecimal characters, found {e}"),
+            )
+        })?;
+        Ok(Key::from_bytes(*bytes))
+    }
+
+    /// Reads a key file, refusing one that group or others may read or write.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Key`] for loose permissions or bad content, [`ErrorKind::Io`] when
+    /// the file cannot be read. Errors name the file.
+    pub fn from_file(path: &Path) -> Result<Key> {
+        let meta =
+            std::fs::metadata(path).map_err(|e| Error::io(path, "cannot read key file", e))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Error::new(
+                ErrorKind::Key,
+                format!(
+                    "key file permissions are {mode:04o}; expected no access for group or others (0600 or 0400); run `chmod 600` on it"
+                ),
+            )
+            .at(path));
+        }
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::io(path, "cannot read key file", e))?,
+        );
+        Key::from_hex(&text).map_err(|e| e.at(path))
+    }
+
+    /// Writes this key to a new file with mode 0600, refusing to overwrite one.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] when the file exists or cannot be written.
+    pub fn write_new_file(&self, path: &Path) -> Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::io(path, "cannot create key file", e))?;
+        let mut text = Zeroizing::new(hex::encode(&self.bytes[..]));
+        text.push('\n');
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(path, "cannot write key file", e))
+    }
+
+    /// The key id: the first 16 hexadecimal characters of
+    /// `SHA-256("audit-trail key id v1\n" ‖ key)`. Safe to publish.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// `HMAC-SHA256(key, hash)`, the `mac` of a record whose `hash` is given.
+    pub fn mac(&self, hash: &[u8; 32]) -> [u8; 32] {
+        let mut m = self.mac.clone();
+        m.update(hash);
+        m.finalize().into_bytes().into()
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_id_and_mac_are_stable() {
+        let key = Key::from_hex(&"00".repeat(32)).unwrap();
+        let mut h = Sha256::new();
+        h.update(b"audit-trail key id v1\n");
+        h.update([0u8; 32]);
+        assert_eq!(key.id(), &hex::encode(h.finalize())[..16]);
+        assert_eq!(key.id().len(), 16);
+        let mac = key.mac(&[0u8; 32]);
+        let mut m = <HmacSha256 as hmac::digest::KeyInit>::new_from_slice(&[0u8; 32]).unwrap();
+        m.update(&[0u8; 32]);
+        assert_eq!(mac.as_slice(), m.finalize().into_bytes().as_slice());
+    }
+
+    #[test]
+    fn bad_key_text_is_rejected_with_what_was_found() {
+        let err = Key::from_hex("abc").unwrap_err();
+        assert!(err.to_string().contains("found 3 characters"), "{err}");
+        let err = Key::from_hex(&"zz".repeat(32)).unwrap_err();
+        assert!(err.to_string().contains("hexadecimal"), "{err}");
+    }
+
+    #[test]
+    fn key_file_readable_by_others_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        Key::generate().unwrap().write_new_file(&path).unwrap();
+        assert!(Key::from_file(&path).is_ok());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Key::from_file(&path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Key);
+        assert!(err.to_string().contains("0644"), "{err}");
+    }
+
+    #[test]
+    fn debug_does_not_show_key_material() {
+        let key = Key::from_hex(&"ab".repeat(32)).unwrap();
+        assert!(!format!("{key:?}").contains("abab"));
+    }
+}

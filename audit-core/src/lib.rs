@@ -1,0 +1,60 @@
+//! The core of `audit-trail`: the record model, the canonical line encoding, the
+//! hash-chained segment writer, and verification. No `tracing` dependency.
+//!
+//! # Overview
+//!
+//! A *stream* is one service's trail: a directory of segment files, each a JSON Lines
+//! file whose every line is a record. Every record carries a gapless `seq`, the hash
+//! of the previous record (`prev`), its own SHA-256 `hash` and an HMAC-SHA256 `mac`
+//! over that hash. The exact format is in `docs/FORMAT.md`.
+//!
+//! - [`Writer`] appends batches of [`Entry`]s to a stream with group commit
+//!   ([`Durability`]), rotation ([`Rotation`]), a lock file, and crash recovery.
+//! - [`verify_dir`] checks a stream and returns a [`Report`] that pinpoints the first
+//!   failing record.
+//!
+//! # Example
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use audit_core::{Event, Key, Outcome, VerifyOptions, Writer, WriterConfig, verify_dir};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let key = Key::generate()?;
+//! let mut writer = Writer::open(WriterConfig::new(dir.path(), "pool-manager", key.clone()))?;
+//! let mut event = Event::new("pool.delete").field("pool_id", "p-42");
+//! event.actor.id = Some("alice".into());
+//! event.outcome = Outcome::Success;
+//! let appended = writer.append(&[event.into()])?;
+//! assert!(appended.durable); // fsynced: the default durability
+//! writer.close()?;
+//!
+//! let report = verify_dir(dir.path(), &VerifyOptions { key: Some(key), ..Default::default() })?;
+//! assert!(report.ok(), "{:?}", report.first_failure());
+//! # Ok(()) }
+//! ```
+//!
+//! # Errors
+//!
+//! Every fallible function returns [`Error`], whose [`ErrorKind`] tells the class and
+//! whose message names the file (and line) and says what was expected and found.
+//! Tampering found by verification is not an error: it is in the [`Report`].
+#![deny(missing_docs)]
+
+mod encode;
+mod error;
+mod key;
+pub mod parse;
+mod record;
+pub mod segment;
+mod timestamp;
+mod verify;
+mod writer;
+
+pub use encode::{Limits, SUFFIX_LEN, ZERO_HASH};
+pub use error::{Error, ErrorKind, Result};
+pub use key::Key;
+pub use record::{Actor, Entry, Event, FORMAT_VERSION, FieldValue, Gap, Outcome, RecordKind};
+pub use timestamp::Timestamp;
+pub use verify::{Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir};
+pub use writer::{Appended, Durability, Opened, Period, Rotation, Writer, WriterConfig};
