@@ -1,0 +1,82 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+use audit_trail::{Actor, Entry, Event, Key, Report, Rotation, VerifyOptions, Writer, WriterConfig, verify_dir};
+
+/// A fixed test key.
+pub fn key() -> Key {
+    Key::from_hex(&"5a".repeat(32)).unwrap()
+}
+
+pub fn config(dir: &Path) -> WriterConfig {
+    WriterConfig::new(dir, "test-service", key())
+}
+
+/// A typical event: about 400 bytes on disk.
+pub fn event(i: u64) -> Entry {
+    let mut e = Event::new(if i % 2 == 0 { "pool.deleted" } else { "auth.success" })
+        .field("pool_id", format!("pool-{i}"))
+        .field("attempt", i);
+    e.category = Some("resources".into());
+    e.actor = Actor {
+        id: Some(format!("user-{}", i % 5)),
+        ip: Some("203.0.113.7".into()),
+        auth: Some("oidc".into()),
+        session: Some("s-1".into()),
+    };
+    e.request_id = Some(format!("req-{i}"));
+    e.into()
+}
+
+/// Writes `events` events in batches of 10 with the given rotation, and closes.
+pub fn write_trail(dir: &Path, events: u64, rotation: &str) {
+    let mut c = config(dir);
+    c.rotation = rotation.parse::<Rotation>().unwrap();
+    let mut w = Writer::open(c).unwrap();
+    let all: Vec<Entry> = (0..events).map(event).collect();
+    for chunk in all.chunks(10) {
+        w.append(chunk).unwrap();
+    }
+    w.close().unwrap();
+}
+
+/// The segment files in stream order.
+pub fn segments(dir: &Path) -> Vec<PathBuf> {
+    audit_trail::audit_core::segment::list_segments(dir)
+        .unwrap()
+        .into_iter()
+        .map(|s| dir.join(s.file_name))
+        .collect()
+}
+
+pub fn file_name(p: &Path) -> String {
+    p.file_name().unwrap().to_str().unwrap().to_owned()
+}
+
+/// The lines of a file, each with its `\n`.
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .split_inclusive('\n')
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Rewrites a (possibly read-only, sealed) file.
+pub fn rewrite(path: &Path, content: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+pub fn verify(dir: &Path) -> Report {
+    verify_dir(
+        dir,
+        &VerifyOptions {
+            key: Some(key()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}

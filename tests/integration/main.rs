@@ -1,0 +1,7 @@
+//! Cross-crate integration tests, in one binary to keep builds and runs short.
+
+mod common;
+mod crash;
+mod encoding;
+mod restart;
+mod tamper;
