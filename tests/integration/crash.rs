@@ -19,11 +19,13 @@ fn child_writer_loop() {
     let dir = std::env::var_os(CHILD_DIR).expect("run by the crash test only");
     let mut c = config(std::path::Path::new(&dir));
     c.durability = Durability::EveryBatch;
-    c.rotation = "size:32KiB".parse::<Rotation>().unwrap();
+    c.rotation = "size:4MiB".parse::<Rotation>().unwrap();
     let mut w = Writer::open(c).unwrap();
     let mut i = 0u64;
     loop {
-        let n = 1 + fastrand::u64(0..40);
+        // Mostly small batches, sometimes one of a few MiB, so that a kill can land
+        // inside a long write(2) and leave a torn tail.
+        let n = if fastrand::u8(0..4) == 0 { 2000 + fastrand::u64(0..8000) } else { 1 + fastrand::u64(0..40) };
         let batch: Vec<_> = (i..i + n).map(event).collect();
         i += n;
         let a = w.append(&batch).unwrap();
