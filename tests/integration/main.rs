@@ -3,5 +3,6 @@
 mod common;
 mod crash;
 mod encoding;
+mod interop;
 mod restart;
 mod tamper;

@@ -9,7 +9,7 @@ use sha2::{Digest as _, Sha256};
 use crate::common::{file_name, lines, rewrite, segments, verify, write_trail};
 
 /// A trail of several segments; returns the directory.
-fn trail() -> tempfile::TempDir {
+pub fn trail() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write_trail(dir.path(), 60, "size:8KiB");
     let segs = segments(dir.path());
@@ -19,20 +19,41 @@ fn trail() -> tempfile::TempDir {
     dir
 }
 
+/// The tamper matrix: (name, expected first failure kind, tampering).
+#[allow(clippy::type_complexity)]
+pub const CASES: &[(&str, FailureKind, fn(&Path) -> (String, u64))] = &[
+    ("change a value", FailureKind::HashMismatch, change_a_value),
+    ("change hash", FailureKind::HashMismatch, change_hash),
+    ("change mac", FailureKind::MacMismatch, change_mac),
+    ("delete a line", FailureKind::SeqGap, delete_a_line),
+    ("duplicate a line", FailureKind::SeqGap, duplicate_a_line),
+    ("swap two lines", FailureKind::SeqGap, swap_two_lines),
+    ("insert forged line", FailureKind::MacMismatch, insert_forged_line),
+    ("delete a middle segment", FailureKind::MissingSegment, delete_middle_segment),
+    ("swap segment order", FailureKind::SegmentOrder, swap_segment_names),
+    ("truncate mid-line", FailureKind::TornTail, truncate_mid_line),
+    ("truncate a middle segment", FailureKind::TornTail, truncate_middle_segment),
+    ("reformat whitespace", FailureKind::HashMismatch, reformat_whitespace),
+];
+
 /// Runs `tamper` on a fresh trail and checks the first failure is `kind` at
 /// (segment index, 1-based line) as `tamper` returns them.
-fn check(name: &str, kind: FailureKind, tamper: impl FnOnce(&Path) -> (String, u64)) {
-    let dir = trail();
-    let (file, line) = tamper(dir.path());
-    let report = verify(dir.path());
-    let first = report
-        .first_failure()
-        .unwrap_or_else(|| panic!("{name}: tampering went unnoticed"));
-    assert_eq!(
-        (first.kind, first.file.as_str(), first.line),
-        (kind, file.as_str(), line),
-        "{name}: first failure was {first:?}"
-    );
+#[test]
+fn every_tampering_is_found_at_its_exact_first_line() {
+    let mut wrong = Vec::new();
+    for (name, kind, tamper) in CASES {
+        let dir = trail();
+        let (file, line) = tamper(dir.path());
+        let report = verify(dir.path());
+        match report.first_failure() {
+            None => wrong.push(format!("{name}: went unnoticed")),
+            Some(f) if (f.kind, f.file.as_str(), f.line) != (*kind, file.as_str(), line) => {
+                wrong.push(format!("{name}: expected {kind:?} at {file}:{line}, found {f:?}"))
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 fn edit_line(dir: &Path, seg: usize, line: usize, f: impl FnOnce(&str) -> String) -> (String, u64) {
@@ -43,72 +64,71 @@ fn edit_line(dir: &Path, seg: usize, line: usize, f: impl FnOnce(&str) -> String
     (file_name(path), line as u64)
 }
 
-#[test]
-fn changed_byte_in_a_value_is_a_hash_mismatch() {
-    check("change a value", FailureKind::HashMismatch, |dir| {
+fn change_a_value(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         edit_line(dir, 1, 5, |l| l.replacen("\"pool-", "\"poOl-", 1))
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn changed_hash_is_a_hash_mismatch() {
-    check("change hash", FailureKind::HashMismatch, |dir| {
+fn change_hash(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         edit_line(dir, 1, 5, |l| {
             let i = l.find("\"hash\":\"").unwrap() + 8;
             let c = if &l[i..=i] == "0" { "1" } else { "0" };
             format!("{}{c}{}", &l[..i], &l[i + 1..])
         })
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn changed_mac_is_a_mac_mismatch() {
-    check("change mac", FailureKind::MacMismatch, |dir| {
+fn change_mac(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         edit_line(dir, 2, 3, |l| {
             let i = l.find("\"mac\":\"").unwrap() + 7;
             let c = if &l[i..=i] == "0" { "1" } else { "0" };
             format!("{}{c}{}", &l[..i], &l[i + 1..])
         })
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn deleted_line_is_a_seq_gap() {
-    check("delete a line", FailureKind::SeqGap, |dir| {
+fn delete_a_line(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         let path = &segments(dir)[1];
         let mut ls = lines(path);
         ls.remove(4);
         rewrite(path, &ls.concat());
         (file_name(path), 5)
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn duplicated_line_is_a_seq_gap() {
-    check("duplicate a line", FailureKind::SeqGap, |dir| {
+fn duplicate_a_line(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         let path = &segments(dir)[1];
         let mut ls = lines(path);
         let dup = ls[4].clone();
         ls.insert(5, dup);
         rewrite(path, &ls.concat());
         (file_name(path), 6)
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn swapped_lines_are_a_seq_gap() {
-    check("swap two lines", FailureKind::SeqGap, |dir| {
+fn swap_two_lines(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         let path = &segments(dir)[2];
         let mut ls = lines(path);
         ls.swap(4, 5);
         rewrite(path, &ls.concat());
         (file_name(path), 5)
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn forged_line_with_correct_sha256_but_no_key_is_a_mac_mismatch() {
-    check("insert forged line", FailureKind::MacMismatch, |dir| {
+fn insert_forged_line(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         let path = &segments(dir)[1];
         let mut ls = lines(path);
         // Take over the 5th record's place: same seq and prev, new content, a
@@ -123,58 +143,59 @@ fn forged_line_with_correct_sha256_but_no_key_is_a_mac_mismatch() {
         ls.insert(4, line);
         rewrite(path, &ls.concat());
         (file_name(path), 5)
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn deleted_middle_segment_is_a_missing_segment() {
-    check("delete a middle segment", FailureKind::MissingSegment, |dir| {
+fn delete_middle_segment(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         let segs = segments(dir);
         std::fs::remove_file(&segs[1]).unwrap();
         (file_name(&segs[2]), 1)
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn swapped_segment_names_are_a_segment_order_failure() {
-    check("swap segment order", FailureKind::SegmentOrder, |dir| {
+fn swap_segment_names(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         let segs = segments(dir);
         let tmp = dir.join("tmp");
         std::fs::rename(&segs[1], &tmp).unwrap();
         std::fs::rename(&segs[2], &segs[1]).unwrap();
         std::fs::rename(&tmp, &segs[2]).unwrap();
         (file_name(&segs[1]), 1)
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn truncation_mid_line_is_a_torn_tail() {
-    check("truncate mid-line", FailureKind::TornTail, |dir| {
+fn truncate_mid_line(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         let segs = segments(dir);
         let path = segs.last().unwrap();
         let ls = lines(path);
         let keep: String = ls[..3].concat() + &ls[3][..40];
         rewrite(path, &keep);
         (file_name(path), 4)
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn truncation_mid_line_of_a_sealed_middle_segment_is_a_torn_tail() {
-    check("truncate a middle segment", FailureKind::TornTail, |dir| {
+fn truncate_middle_segment(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         let path = &segments(dir)[1];
         let ls = lines(path);
         let keep: String = ls[..6].concat() + &ls[6][..100];
         rewrite(path, &keep);
         (file_name(path), 7)
-    });
+    };
+    f(dir)
 }
 
-#[test]
-fn reformatted_whitespace_is_a_hash_mismatch() {
-    check("reformat whitespace", FailureKind::HashMismatch, |dir| {
+fn reformat_whitespace(dir: &Path) -> (String, u64) {
+    let f = |dir| {
         edit_line(dir, 1, 4, |l| l.replacen("{\"v\":1,\"seq\":", "{ \"v\": 1, \"seq\": ", 1))
-    });
+    };
+    f(dir)
 }
 
 #[test]
