@@ -579,3 +579,34 @@ pub(crate) fn scan_segment(
     })?;
     Ok(scan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(seq: u64, start: &str) -> SegmentName {
+        SegmentName::new(seq, Timestamp::parse(start).unwrap())
+    }
+
+    #[test]
+    fn window_keeps_the_segments_whose_span_overlaps() {
+        let segs = [
+            seg(0, "2026-11-20T00:00:00Z"),
+            seg(10, "2026-11-21T00:00:00Z"),
+            seg(20, "2026-11-22T00:00:00Z"),
+            seg(30, "2026-11-23T00:00:00Z"),
+        ];
+        let t = |s| Some(Timestamp::parse(s).unwrap());
+        assert_eq!(window(&segs, None, None), (0, 4));
+        assert_eq!(
+            window(&segs, t("2026-11-21T12:00:00Z"), t("2026-11-21T13:00:00Z")),
+            (1, 2)
+        );
+        assert_eq!(
+            window(&segs, t("2026-11-21T00:00:00Z"), t("2026-11-22T00:00:00Z")),
+            (1, 3)
+        );
+        assert_eq!(window(&segs, t("2030-01-01"), None), (3, 4));
+        assert_eq!(window(&segs, None, t("2000-01-01")), (0, 1));
+    }
+}

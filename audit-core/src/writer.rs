@@ -787,3 +787,45 @@ fn cut_tail(path: &Path, torn: Option<(u64, u64)>) -> Result<()> {
         .and_then(|()| f.sync_all())
         .map_err(|e| Error::io(path, "cannot cut torn tail", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durability_parses_and_explains_bad_values() {
+        assert_eq!(
+            "batch".parse::<Durability>().unwrap(),
+            Durability::EveryBatch
+        );
+        assert_eq!("never".parse::<Durability>().unwrap(), Durability::Never);
+        assert_eq!(
+            "interval:250ms".parse::<Durability>().unwrap(),
+            Durability::Interval(Duration::from_millis(250))
+        );
+        assert_eq!(
+            "interval:2s".parse::<Durability>().unwrap(),
+            Durability::Interval(Duration::from_secs(2))
+        );
+        let err = "sometimes".parse::<Durability>().unwrap_err();
+        assert!(err.to_string().contains("\"sometimes\""), "{err}");
+    }
+
+    #[test]
+    fn rotation_parses_periods_sizes_and_mixes() {
+        let r: Rotation = "daily".parse().unwrap();
+        assert_eq!((r.period, r.max_bytes), (Some(Period::Daily), None));
+        let r: Rotation = "hourly, size:64KiB".parse().unwrap();
+        assert_eq!((r.period, r.max_bytes), (Some(Period::Hourly), Some(65536)));
+        let r: Rotation = "size:3MiB".parse().unwrap();
+        assert_eq!((r.period, r.max_bytes), (None, Some(3 << 20)));
+        assert_eq!("size:100".parse::<Rotation>().unwrap().max_bytes, Some(100));
+        for bad in ["weekly", "size:", "size:0", "size:1TB"] {
+            let err = bad.parse::<Rotation>().unwrap_err();
+            assert!(
+                err.to_string().contains("expected rotation"),
+                "{bad}: {err}"
+            );
+        }
+    }
+}

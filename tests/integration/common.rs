@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use audit_trail::{Actor, Entry, Event, Key, Report, Rotation, VerifyOptions, Writer, WriterConfig, verify_dir};
+use audit_trail::{
+    Actor, Entry, Event, Key, Report, Rotation, VerifyOptions, Writer, WriterConfig, verify_dir,
+};
 
 /// A fixed test key.
 pub fn key() -> Key {
@@ -15,9 +17,13 @@ pub fn config(dir: &Path) -> WriterConfig {
 
 /// A typical event: about 400 bytes on disk.
 pub fn event(i: u64) -> Entry {
-    let mut e = Event::new(if i % 2 == 0 { "pool.deleted" } else { "auth.success" })
-        .field("pool_id", format!("pool-{i}"))
-        .field("attempt", i);
+    let mut e = Event::new(if i % 2 == 0 {
+        "pool.deleted"
+    } else {
+        "auth.success"
+    })
+    .field("pool_id", format!("pool-{i}"))
+    .field("attempt", i);
     e.category = Some("resources".into());
     e.actor = Actor {
         id: Some(format!("user-{}", i % 5)),

@@ -25,7 +25,11 @@ fn child_writer_loop() {
     loop {
         // Mostly small batches, sometimes one of a few MiB, so that a kill can land
         // inside a long write(2) and leave a torn tail.
-        let n = if fastrand::u8(0..4) == 0 { 2000 + fastrand::u64(0..8000) } else { 1 + fastrand::u64(0..40) };
+        let n = if fastrand::u8(0..4) == 0 {
+            2000 + fastrand::u64(0..8000)
+        } else {
+            1 + fastrand::u64(0..40)
+        };
         let batch: Vec<_> = (i..i + n).map(event).collect();
         i += n;
         let a = w.append(&batch).unwrap();
@@ -43,7 +47,13 @@ fn sigkill_at_random_moments_loses_no_acknowledged_record() {
     let rounds = 24;
     for round in 0..rounds {
         let mut child = Command::new(&exe)
-            .args(["crash::child_writer_loop", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash::child_writer_loop",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_DIR, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -67,7 +77,8 @@ fn sigkill_at_random_moments_loses_no_acknowledged_record() {
         if let Some(seq) = reader.join().unwrap() {
             acked_max = Some(acked_max.map_or(seq, |m: u64| m.max(seq)));
         }
-        let acked = acked_max.unwrap_or_else(|| panic!("round {round}: the child acknowledged nothing"));
+        let acked =
+            acked_max.unwrap_or_else(|| panic!("round {round}: the child acknowledged nothing"));
 
         // Reopen: the writer recovers (cutting a torn tail at most) and continues.
         let w = Writer::open(config(dir.path())).unwrap();
@@ -90,6 +101,9 @@ fn sigkill_at_random_moments_loses_no_acknowledged_record() {
         let report = verify(dir.path());
         assert!(report.ok(), "round {round}: {:?}", report.failures);
     }
-    assert!(recovered >= rounds / 2, "only {recovered} of {rounds} kills needed a recovery");
+    assert!(
+        recovered >= rounds / 2,
+        "only {recovered} of {rounds} kills needed a recovery"
+    );
     eprintln!("{rounds} kills: {recovered} recoveries, {torn} with a torn tail cut");
 }

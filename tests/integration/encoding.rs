@@ -21,22 +21,34 @@ fn hostile_values_stay_on_one_line_and_round_trip() {
     let mut w = Writer::open(config(dir.path())).unwrap();
     let mut events = Vec::new();
     for (i, v) in nasty.iter().enumerate() {
-        let mut e = Event::new("data.model_accessed").field("value", *v).field(*v, i as u64);
+        let mut e = Event::new("data.model_accessed")
+            .field("value", *v)
+            .field(*v, i as u64);
         e.reason = Some((*v).to_owned());
         events.push(e.into());
     }
     let big = "x".repeat(1024 * 1024);
-    events.push(Event::new("data.deleted").field("blob", big.as_str()).into());
+    events.push(
+        Event::new("data.deleted")
+            .field("blob", big.as_str())
+            .into(),
+    );
     w.append(&events).unwrap();
     w.close().unwrap();
 
     let path = segments(dir.path()).remove(0);
     let raw = std::fs::read(&path).unwrap();
     let ls = lines(&path);
-    assert_eq!(ls.len(), nasty.len() + 3, "one line per record (open, events, seal)");
+    assert_eq!(
+        ls.len(),
+        nasty.len() + 3,
+        "one line per record (open, events, seal)"
+    );
     // No raw control bytes, no raw bidi or separator characters anywhere in the file.
     let text = String::from_utf8(raw).unwrap();
-    for bad in ['\u{0}', '\u{1b}', '\u{7f}', '\u{202e}', '\u{2066}', '\u{2028}', '\u{feff}', '\r'] {
+    for bad in [
+        '\u{0}', '\u{1b}', '\u{7f}', '\u{202e}', '\u{2066}', '\u{2028}', '\u{feff}', '\r',
+    ] {
         assert!(!text.contains(bad), "raw {:?} in the file", bad);
     }
     assert_eq!(text.matches('\n').count(), ls.len());
@@ -48,9 +60,17 @@ fn hostile_values_stay_on_one_line_and_round_trip() {
     }
     let rec: serde_json::Value = serde_json::from_str(&ls[nasty.len() + 1]).unwrap();
     let blob = rec["fields"]["blob"].as_str().unwrap();
-    assert!(blob.len() < 20 * 1024, "oversized value was cut: {} bytes", blob.len());
+    assert!(
+        blob.len() < 20 * 1024,
+        "oversized value was cut: {} bytes",
+        blob.len()
+    );
     assert!(blob.starts_with("xxxx"));
-    assert!(blob.ends_with("…[truncated, 1048576 bytes in all]"), "{}", &blob[blob.len() - 60..]);
+    assert!(
+        blob.ends_with("…[truncated, 1048576 bytes in all]"),
+        "{}",
+        &blob[blob.len() - 60..]
+    );
     let report = verify(dir.path());
     assert!(report.ok(), "{:?}", report.failures);
 }
@@ -68,5 +88,8 @@ fn non_finite_floats_are_written_as_strings() {
     w.close().unwrap();
     let ls = lines(&segments(dir.path())[0]);
     let rec: serde_json::Value = serde_json::from_str(&ls[1]).unwrap();
-    assert_eq!(rec["fields"], serde_json::json!({"nan": "NaN", "inf": "inf", "x": 1.5}));
+    assert_eq!(
+        rec["fields"],
+        serde_json::json!({"nan": "NaN", "inf": "inf", "x": 1.5})
+    );
 }

@@ -33,9 +33,17 @@ fn python_verify(dir: &Path, key_file: &Path) -> Value {
         .output()
         .expect("python3 must be installed for the interop test");
     let code = out.status.code();
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("verify.py printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(code, Some(if v["ok"] == true { 0 } else { 1 }), "verify.py exit status");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "verify.py printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(
+        code,
+        Some(if v["ok"] == true { 0 } else { 1 }),
+        "verify.py exit status"
+    );
     v
 }
 
@@ -66,7 +74,11 @@ fn python_verifier_agrees_on_intact_and_tampered_trails() {
         tamper(dir.path());
         let rust = essence(&verify(dir.path()).to_json());
         assert_eq!(rust["ok"], false, "{name}");
-        assert_eq!(essence(&python_verify(dir.path(), &kf)), rust, "{name}: the verifiers disagree");
+        assert_eq!(
+            essence(&python_verify(dir.path(), &kf)),
+            rust,
+            "{name}: the verifiers disagree"
+        );
     }
 }
 
@@ -84,8 +96,15 @@ fn python_verifier_rejects_a_wrong_key_like_rust() {
         },
     )
     .unwrap();
-    assert!(rust.failures.iter().all(|f| f.kind == audit_trail::FailureKind::MacMismatch));
-    assert_eq!(essence(&python_verify(dir.path(), &kf)), essence(&rust.to_json()));
+    assert!(
+        rust.failures
+            .iter()
+            .all(|f| f.kind == audit_trail::FailureKind::MacMismatch)
+    );
+    assert_eq!(
+        essence(&python_verify(dir.path(), &kf)),
+        essence(&rust.to_json())
+    );
 }
 
 const DEMO_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";

@@ -19,7 +19,10 @@ fn write_close_reopen_write_rotate_reopen_is_one_chain() {
     let mut w = Writer::open(c.clone()).unwrap();
     assert_eq!(w.opened(), &Opened::Clean);
     let seq_after_restart = w.next_seq();
-    assert_eq!(seq_after_restart, 5, "open, 2 events, seal, then the new open");
+    assert_eq!(
+        seq_after_restart, 5,
+        "open, 2 events, seal, then the new open"
+    );
     for i in 0..20 {
         w.append(&[event(i)]).unwrap();
     }
@@ -31,7 +34,11 @@ fn write_close_reopen_write_rotate_reopen_is_one_chain() {
 
     let report = verify(dir.path());
     assert!(report.ok(), "{:?}", report.failures);
-    assert!(report.segments.len() >= 5, "rotation happened: {:?}", report.segments);
+    assert!(
+        report.segments.len() >= 5,
+        "rotation happened: {:?}",
+        report.segments
+    );
     // One unbroken chain: every seq from 0, each segment sealed.
     let mut expected = 0;
     for s in &report.segments {
@@ -63,7 +70,10 @@ fn a_second_writer_gets_a_clear_error() {
     let err = Writer::open(config(dir.path())).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Locked);
     let msg = err.to_string();
-    assert!(msg.contains(".lock") && msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+    assert!(
+        msg.contains(".lock") && msg.contains(&format!("pid {}", std::process::id())),
+        "{msg}"
+    );
 }
 
 /// Makes the newest segment look like a crash: no seal, and `tail` appended.
@@ -125,7 +135,9 @@ fn crash_while_creating_a_segment_removes_it_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     crate::common::write_trail(dir.path(), 3, "daily");
     // A new segment whose open record never fully reached the disk.
-    let torn = dir.path().join("seg-00000000000000000005-20991231T000000Z.jsonl");
+    let torn = dir
+        .path()
+        .join("seg-00000000000000000005-20991231T000000Z.jsonl");
     let tail = "{\"v\":1,\"se";
     std::fs::write(&torn, tail).unwrap();
     let w = Writer::open(config(dir.path())).unwrap();
@@ -158,7 +170,11 @@ fn corruption_before_the_tail_is_refused_and_nothing_is_changed() {
     assert_eq!(err.line_number(), Some(4));
     assert_eq!(err.path(), Some(path.as_path()));
     assert!(err.to_string().contains("hash_mismatch"), "{err}");
-    assert_eq!(std::fs::read(&path).unwrap(), before, "nothing may be repaired");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "nothing may be repaired"
+    );
 }
 
 #[test]

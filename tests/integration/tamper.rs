@@ -13,9 +13,17 @@ pub fn trail() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write_trail(dir.path(), 60, "size:8KiB");
     let segs = segments(dir.path());
-    assert!(segs.len() >= 4, "expected at least 4 segments, found {}", segs.len());
+    assert!(
+        segs.len() >= 4,
+        "expected at least 4 segments, found {}",
+        segs.len()
+    );
     let report = verify(dir.path());
-    assert!(report.ok(), "the untouched trail must verify: {:?}", report.first_failure());
+    assert!(
+        report.ok(),
+        "the untouched trail must verify: {:?}",
+        report.first_failure()
+    );
     dir
 }
 
@@ -28,12 +36,36 @@ pub const CASES: &[(&str, FailureKind, fn(&Path) -> (String, u64))] = &[
     ("delete a line", FailureKind::SeqGap, delete_a_line),
     ("duplicate a line", FailureKind::SeqGap, duplicate_a_line),
     ("swap two lines", FailureKind::SeqGap, swap_two_lines),
-    ("insert forged line", FailureKind::MacMismatch, insert_forged_line),
-    ("delete a middle segment", FailureKind::MissingSegment, delete_middle_segment),
-    ("swap segment order", FailureKind::SegmentOrder, swap_segment_names),
-    ("truncate mid-line", FailureKind::TornTail, truncate_mid_line),
-    ("truncate a middle segment", FailureKind::TornTail, truncate_middle_segment),
-    ("reformat whitespace", FailureKind::HashMismatch, reformat_whitespace),
+    (
+        "insert forged line",
+        FailureKind::MacMismatch,
+        insert_forged_line,
+    ),
+    (
+        "delete a middle segment",
+        FailureKind::MissingSegment,
+        delete_middle_segment,
+    ),
+    (
+        "swap segment order",
+        FailureKind::SegmentOrder,
+        swap_segment_names,
+    ),
+    (
+        "truncate mid-line",
+        FailureKind::TornTail,
+        truncate_mid_line,
+    ),
+    (
+        "truncate a middle segment",
+        FailureKind::TornTail,
+        truncate_middle_segment,
+    ),
+    (
+        "reformat whitespace",
+        FailureKind::HashMismatch,
+        reformat_whitespace,
+    ),
 ];
 
 /// Runs `tamper` on a fresh trail and checks the first failure is `kind` at
@@ -47,9 +79,10 @@ fn every_tampering_is_found_at_its_exact_first_line() {
         let report = verify(dir.path());
         match report.first_failure() {
             None => wrong.push(format!("{name}: went unnoticed")),
-            Some(f) if (f.kind, f.file.as_str(), f.line) != (*kind, file.as_str(), line) => {
-                wrong.push(format!("{name}: expected {kind:?} at {file}:{line}, found {f:?}"))
-            }
+            Some(f) if (f.kind, f.file.as_str(), f.line) != (*kind, file.as_str(), line) => wrong
+                .push(format!(
+                    "{name}: expected {kind:?} at {file}:{line}, found {f:?}"
+                )),
             Some(_) => {}
         }
     }
@@ -65,9 +98,7 @@ fn edit_line(dir: &Path, seg: usize, line: usize, f: impl FnOnce(&str) -> String
 }
 
 fn change_a_value(dir: &Path) -> (String, u64) {
-    let f = |dir| {
-        edit_line(dir, 1, 5, |l| l.replacen("\"pool-", "\"poOl-", 1))
-    };
+    let f = |dir| edit_line(dir, 1, 5, |l| l.replacen("\"pool-", "\"poOl-", 1));
     f(dir)
 }
 
@@ -136,10 +167,15 @@ fn insert_forged_line(dir: &Path) -> (String, u64) {
         let victim: serde_json::Value = serde_json::from_str(&ls[4]).unwrap();
         let body = format!(
             r#"{{"v":1,"seq":{},"ts":"2026-01-01T00:00:00.000000Z","epoch":0,"prev":"{}","kind":"event","id":"00000000-0000-7000-8000-000000000000","service":"test-service","action":"pool.deleted","outcome":"success","fields":{{}}}}"#,
-            victim["seq"], victim["prev"].as_str().unwrap()
+            victim["seq"],
+            victim["prev"].as_str().unwrap()
         );
         let hash = hex::encode(Sha256::digest(body.as_bytes()));
-        let line = format!(r#"{},"hash":"{hash}","mac":"{}"}}"#, &body[..body.len() - 1], "ab".repeat(32)) + "\n";
+        let line = format!(
+            r#"{},"hash":"{hash}","mac":"{}"}}"#,
+            &body[..body.len() - 1],
+            "ab".repeat(32)
+        ) + "\n";
         ls.insert(4, line);
         rewrite(path, &ls.concat());
         (file_name(path), 5)
@@ -193,7 +229,9 @@ fn truncate_middle_segment(dir: &Path) -> (String, u64) {
 
 fn reformat_whitespace(dir: &Path) -> (String, u64) {
     let f = |dir| {
-        edit_line(dir, 1, 4, |l| l.replacen("{\"v\":1,\"seq\":", "{ \"v\": 1, \"seq\": ", 1))
+        edit_line(dir, 1, 4, |l| {
+            l.replacen("{\"v\":1,\"seq\":", "{ \"v\": 1, \"seq\": ", 1)
+        })
     };
     f(dir)
 }
@@ -205,7 +243,13 @@ fn all_failures_are_listed_after_the_first() {
     edit_line(dir.path(), 2, 4, |l| l.replacen("\"pool-", "\"poOl-", 1));
     let report = verify(dir.path());
     let where_: Vec<_> = report.failures.iter().map(|f| (f.kind, f.line)).collect();
-    assert_eq!(where_, vec![(FailureKind::HashMismatch, 3), (FailureKind::HashMismatch, 4)]);
+    assert_eq!(
+        where_,
+        vec![
+            (FailureKind::HashMismatch, 3),
+            (FailureKind::HashMismatch, 4)
+        ]
+    );
     assert_eq!(report.segments.iter().filter(|s| s.failures > 0).count(), 2);
 }
 

@@ -1,0 +1,230 @@
+//! The `audit` command as operators run it: exit codes, text and JSON output, windows.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use audit_core::{Event, Key, Rotation, VerifyOptions, Writer, WriterConfig, verify_dir};
+
+const KEY_HEX: &str = "7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e";
+
+fn audit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_audit"))
+        .args(args)
+        .env_remove("AUDIT_HMAC_KEY_FILE")
+        .output()
+        .unwrap()
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    key: PathBuf,
+}
+
+fn fixture(events: u64) -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("trail");
+    let key = tmp.path().join("key");
+    std::fs::write(&key, KEY_HEX).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut c = WriterConfig::new(&dir, "cli-test", Key::from_hex(KEY_HEX).unwrap());
+    c.rotation = "size:2KiB".parse::<Rotation>().unwrap();
+    let mut w = Writer::open(c).unwrap();
+    for i in 0..events {
+        w.append(&[Event::new("pool.created").field("i", i).into()])
+            .unwrap();
+    }
+    w.close().unwrap();
+    Fixture {
+        _tmp: tmp,
+        dir,
+        key,
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    audit_core::segment::list_segments(dir)
+        .unwrap()
+        .into_iter()
+        .map(|n| dir.join(n.file_name))
+        .collect()
+}
+
+fn tamper_line(path: &Path, line: usize) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+    lines[line - 1] = lines[line - 1].replacen("pool.created", "pool.crEated", 1);
+    std::fs::write(path, lines.concat()).unwrap();
+}
+
+#[test]
+fn intact_trail_exits_0_with_a_per_segment_report() {
+    let f = fixture(20);
+    let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key)]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let segs = segments(&f.dir);
+    assert!(segs.len() > 2);
+    assert_eq!(text.matches("  valid    (").count(), segs.len(), "{text}");
+    assert!(text.contains("Trail intact."), "{text}");
+    assert!(text.contains("MACs checked with key id"), "{text}");
+}
+
+#[test]
+fn tampered_trail_exits_1_and_json_pinpoints_the_first_failure() {
+    let f = fixture(20);
+    let seg = segments(&f.dir)[1].clone();
+    tamper_line(&seg, 2);
+    let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = verify_dir(
+        &f.dir,
+        &VerifyOptions {
+            key: Some(Key::from_hex(KEY_HEX).unwrap()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .to_json();
+    assert_eq!(v, expected, "audit verify --json prints Report::to_json");
+    assert_eq!(v["ok"], false);
+    let first = &v["first_failure"];
+    assert_eq!(first["kind"], "hash_mismatch");
+    assert_eq!(first["file"], seg.file_name().unwrap().to_str().unwrap());
+    assert_eq!(first["line"], 2);
+    assert!(first["seq"].is_u64());
+
+    let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key)]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text.contains("INVALID") && text.contains("line 2 seq"),
+        "{text}"
+    );
+    assert!(text.contains("TAMPERING OR CORRUPTION FOUND"), "{text}");
+}
+
+#[test]
+fn without_a_key_it_warns_that_macs_were_not_checked() {
+    let f = fixture(3);
+    let out = audit(&["verify", s(&f.dir)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("MACs NOT checked")
+    );
+}
+
+#[test]
+fn usage_and_io_errors_exit_2_with_a_clear_message() {
+    let f = fixture(1);
+    let out = audit(&["verify", "/nonexistent/trail"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/trail"));
+
+    std::fs::set_permissions(&f.key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("0644") && err.contains(s(&f.key)), "{err}");
+
+    let out = audit(&["verify", s(&f.dir), "--from", "last tuesday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"last tuesday\""));
+
+    let out = audit(&["verify"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_window_verifies_only_the_segments_it_overlaps() {
+    let f = fixture(20);
+    let segs = segments(&f.dir);
+    // Damage the first segment: outside a window that starts in the future.
+    tamper_line(&segs[0], 2);
+    let out = audit(&[
+        "verify",
+        s(&f.dir),
+        "--key-file",
+        s(&f.key),
+        "--json",
+        "--from",
+        "2999-01-01",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(
+        v["segments"], 1,
+        "only the newest segment can hold future records"
+    );
+    assert_eq!(v["skipped_segments"], segs.len() - 1);
+
+    // A window that ends before the trail began still checks the first segment.
+    let out = audit(&[
+        "verify",
+        s(&f.dir),
+        "--key-file",
+        s(&f.key),
+        "--json",
+        "--to",
+        "2000-01-01",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(v["first_failure"]["kind"], "hash_mismatch");
+}
+
+#[test]
+fn a_window_links_to_the_record_before_it() {
+    let f = fixture(20);
+    let segs = segments(&f.dir);
+    // Break the link into the newest segment: its open record's prev no longer
+    // matches the hash of the last record before the window.
+    let last = segs.last().unwrap();
+    let prev_seg = &segs[segs.len() - 2];
+    std::fs::set_permissions(prev_seg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = std::fs::read_to_string(prev_seg).unwrap();
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    lines.pop(); // drop the seal of the segment before the window
+    std::fs::write(prev_seg, lines.concat()).unwrap();
+    let out = audit(&[
+        "verify",
+        s(&f.dir),
+        "--key-file",
+        s(&f.key),
+        "--json",
+        "--from",
+        "2999-01-01",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert_eq!(
+        v["first_failure"]["file"],
+        last.file_name().unwrap().to_str().unwrap()
+    );
+    assert_eq!(v["first_failure"]["line"], 1);
+}
+
+#[test]
+fn keygen_writes_a_private_key_and_refuses_to_overwrite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("new.key");
+    let out = audit(&["keygen", s(&p)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let k = Key::from_file(&p).unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains(k.id()));
+    let out = audit(&["keygen", s(&p)]);
+    assert_eq!(out.status.code(), Some(2));
+}
