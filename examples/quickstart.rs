@@ -81,8 +81,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         ("pool.deleted", "resources", Outcome::Success),
     ];
     let mut batch = Vec::new();
-    for i in 0..records {
-        let (action, category, outcome) = actions[(i % actions.len() as u64) as usize];
+    for (i, &(action, category, outcome)) in (0..records).zip(actions.iter().cycle()) {
         let mut e = Event::new(action)
             .field("pool_id", format!("pool-{}", i % 7))
             .field("attempt", i);

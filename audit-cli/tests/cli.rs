@@ -1,4 +1,5 @@
 //! The `audit` command as operators run it: exit codes, text and JSON output, windows.
+#![allow(clippy::unwrap_used)]
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};

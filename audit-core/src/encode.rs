@@ -7,7 +7,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::key::Key;
 use crate::record::{Entry, Event, FORMAT_VERSION, FieldValue, Gap, RecordKind};
-use crate::timestamp::Timestamp;
+use crate::timestamp::{Timestamp, TsCache};
 
 /// Length of the fixed line suffix `,"hash":"<64>","mac":"<64>"}` (without `\n`).
 pub const SUFFIX_LEN: usize = 9 + 64 + 9 + 64 + 2;
@@ -42,14 +42,14 @@ pub(crate) struct Header<'a> {
 }
 
 /// Writes the header: `{"v":1,"seq":N,"ts":"…","epoch":E,"prev":"…","kind":"…"`.
-pub(crate) fn begin(out: &mut Vec<u8>, h: &Header<'_>) {
+pub(crate) fn begin(out: &mut Vec<u8>, h: &Header<'_>, ts_cache: &mut TsCache) {
     let mut ib = itoa::Buffer::new();
     out.extend_from_slice(b"{\"v\":");
     out.extend_from_slice(ib.format(FORMAT_VERSION).as_bytes());
     out.extend_from_slice(b",\"seq\":");
     out.extend_from_slice(ib.format(h.seq).as_bytes());
     out.extend_from_slice(b",\"ts\":\"");
-    h.ts.write_rfc3339(out);
+    ts_cache.write(h.ts, out);
     out.extend_from_slice(b"\",\"epoch\":");
     out.extend_from_slice(ib.format(h.epoch).as_bytes());
     out.extend_from_slice(b",\"prev\":\"");
@@ -76,32 +76,46 @@ pub(crate) fn finish(out: &mut Vec<u8>, start: usize, key: &Key) -> [u8; 32] {
 }
 
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8; 32]) {
+    /// Each byte's two lowercase hex digits.
+    const PAIRS: [[u8; 2]; 256] = {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+            i += 1;
+        }
+        t
+    };
     let mut buf = [0u8; 64];
-    // Infallible: the buffer is exactly twice the input length.
-    hex::encode_to_slice(bytes, &mut buf).unwrap_or_else(|_| unreachable!("64-byte buffer"));
+    for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&PAIRS[*b as usize]);
+    }
     out.extend_from_slice(&buf);
 }
 
-/// Writes `,"name":` (the name is escaped).
-pub(crate) fn key(out: &mut Vec<u8>, name: &str) {
-    out.push(b',');
-    string(out, name, usize::MAX);
-    out.push(b':');
+/// Writes `,"name":`. Names are the format's own member names: plain ASCII
+/// identifiers that never need escaping (user-chosen names go through [`string`]).
+pub(crate) fn key(out: &mut Vec<u8>, name: &'static str) {
+    debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
 }
 
 /// Writes `,"name":"value"` with `value` escaped and limited.
-pub(crate) fn str_field(out: &mut Vec<u8>, name: &str, value: &str, limits: &Limits) {
+pub(crate) fn str_field(out: &mut Vec<u8>, name: &'static str, value: &str, limits: &Limits) {
     key(out, name);
     string(out, value, limits.max_value_bytes);
 }
 
 /// Writes `,"name":N`.
-pub(crate) fn u64_field(out: &mut Vec<u8>, name: &str, value: u64) {
+pub(crate) fn u64_field(out: &mut Vec<u8>, name: &'static str, value: u64) {
     key(out, name);
     out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
-fn opt_field(out: &mut Vec<u8>, name: &str, value: Option<&str>, limits: &Limits) {
+fn opt_field(out: &mut Vec<u8>, name: &'static str, value: Option<&str>, limits: &Limits) {
     if let Some(v) = value {
         str_field(out, name, v, limits);
     }
@@ -138,8 +152,9 @@ fn event_body(out: &mut Vec<u8>, e: &Event, service: &str, limits: &Limits) {
                     out.push(b',');
                 }
                 first = false;
-                string(out, name, usize::MAX);
-                out.push(b':');
+                out.push(b'"');
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"\":");
                 string(out, v, limits.max_value_bytes);
             }
         }
@@ -216,48 +231,101 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &str, max: usize) {
     out.push(b'"');
 }
 
+/// Bytes that may start something to escape: `"`, `\\`, controls, DEL, and the lead
+/// bytes of U+061C (0xD8), U+2xxx (0xE2) and U+FEFF (0xEF).
+const ATTENTION: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0x7f] = true;
+    t[0xd8] = true;
+    t[0xe2] = true;
+    t[0xef] = true;
+    t
+};
+
+/// The character to escape that starts at `bytes[i]`, and its UTF-8 width; `None`
+/// when the byte at `i` starts nothing that needs escaping.
+fn escape_at(bytes: &[u8], i: usize) -> Option<(u32, usize)> {
+    let b = bytes[i];
+    match b {
+        b'"' | b'\\' | 0x00..=0x1f | 0x7f => Some((u32::from(b), 1)),
+        0xd8 if bytes.get(i + 1) == Some(&0x9c) => Some((0x061c, 2)),
+        0xe2 => match (bytes.get(i + 1), bytes.get(i + 2)) {
+            // U+200E, U+200F, U+2028..U+202E
+            (Some(0x80), Some(&c @ (0x8e | 0x8f | 0xa8..=0xae))) => {
+                Some((0x2000 + u32::from(c - 0x80), 3))
+            }
+            // U+2066..U+2069
+            (Some(0x81), Some(&c @ 0xa6..=0xa9)) => Some((0x2040 + u32::from(c - 0x80), 3)),
+            _ => None,
+        },
+        0xef if bytes.get(i + 1) == Some(&0xbb) && bytes.get(i + 2) == Some(&0xbf) => {
+            Some((0xfeff, 3))
+        }
+        _ => None,
+    }
+}
+
+/// True when any byte of the 8 in `w` may need attention: `"`, `\\`, a control, DEL, or
+/// any non-ASCII byte (SWAR: the classic "has zero byte" / "has byte less than" tricks).
+#[inline]
+fn word_needs_attention(w: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let below_0x20 = w.wrapping_sub(LO * 0x20) & !w & HI;
+    (w & HI)
+        | below_0x20
+        | has_zero(w ^ (LO * 0x22))
+        | has_zero(w ^ (LO * 0x5c))
+        | has_zero(w ^ (LO * 0x7f))
+        != 0
+}
+
 fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut done = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        let (escape, width): (Option<u32>, usize) = match b {
-            b'"' | b'\\' | 0x00..=0x1f | 0x7f => (Some(u32::from(b)), 1),
-            0xd8 if bytes.get(i + 1) == Some(&0x9c) => (Some(0x061c), 2),
-            0xe2 => match (bytes.get(i + 1), bytes.get(i + 2)) {
-                // U+200E, U+200F, U+2028..U+202E
-                (Some(0x80), Some(&c @ (0x8e | 0x8f | 0xa8..=0xae))) => {
-                    (Some(0x2000 + u32::from(c - 0x80)), 3)
-                }
-                // U+2066..U+2069
-                (Some(0x81), Some(&c @ 0xa6..=0xa9)) => (Some(0x2040 + u32::from(c - 0x80)), 3),
-                _ => (None, 1),
-            },
-            0xef if bytes.get(i + 1) == Some(&0xbb) && bytes.get(i + 2) == Some(&0xbf) => {
-                (Some(0xfeff), 3)
+        if let Some(word) = bytes.get(i..i + 8) {
+            // Infallible: the slice is exactly 8 bytes long.
+            let w = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            if !word_needs_attention(w) {
+                i += 8;
+                continue;
             }
-            _ => (None, 1),
+        }
+        if !ATTENTION[bytes[i] as usize] {
+            i += 1;
+            continue;
+        }
+        let Some((c, width)) = escape_at(bytes, i) else {
+            i += 1;
+            continue;
         };
-        if let Some(c) = escape {
-            out.extend_from_slice(&bytes[done..i]);
-            match c {
-                0x22 => out.extend_from_slice(b"\\\""),
-                0x5c => out.extend_from_slice(b"\\\\"),
-                0x0a => out.extend_from_slice(b"\\n"),
-                0x0d => out.extend_from_slice(b"\\r"),
-                0x09 => out.extend_from_slice(b"\\t"),
-                _ => {
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    out.extend_from_slice(b"\\u");
-                    for shift in [12u32, 8, 4, 0] {
-                        out.push(HEX[((c >> shift) & 0xf) as usize]);
-                    }
+        out.extend_from_slice(&bytes[done..i]);
+        match c {
+            0x22 => out.extend_from_slice(b"\\\""),
+            0x5c => out.extend_from_slice(b"\\\\"),
+            0x0a => out.extend_from_slice(b"\\n"),
+            0x0d => out.extend_from_slice(b"\\r"),
+            0x09 => out.extend_from_slice(b"\\t"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u");
+                for shift in [12u32, 8, 4, 0] {
+                    out.push(HEX[((c >> shift) & 0xf) as usize]);
                 }
             }
-            done = i + width;
         }
         i += width;
+        done = i;
     }
     out.extend_from_slice(&bytes[done..]);
 }
@@ -299,6 +367,35 @@ mod tests {
         ] {
             let back: String = serde_json::from_str(&esc(s)).unwrap();
             assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn word_check_flags_exactly_the_bytes_that_need_a_look() {
+        for b in 0u8..=255 {
+            let expect = b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f;
+            for pos in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[pos] = b;
+                assert_eq!(
+                    word_needs_attention(u64::from_le_bytes(word)),
+                    expect,
+                    "byte {b:#x} at {pos}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_offset() {
+        for pos in 0..20 {
+            let mut s = "x".repeat(20);
+            s.insert(pos, '\n');
+            s.insert_str(pos / 2, "\u{202e}");
+            let got = esc(&s);
+            let back: String = serde_json::from_str(&got).unwrap();
+            assert_eq!(back, s);
+            assert!(got.contains("\\n") && got.contains("\\u202e"), "{got}");
         }
     }
 

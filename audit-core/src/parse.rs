@@ -68,14 +68,33 @@ pub fn split_line(line: &[u8]) -> Result<ParsedLine<'_>, String> {
     })
 }
 
-/// Decodes 64 lowercase hex characters.
+/// Decodes 64 lowercase hex characters; `None` for anything else (uppercase too).
 pub fn decode_lower_hex(s: &[u8]) -> Option<[u8; 32]> {
-    if s.len() != 64 || !s.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
+    /// The value of a lowercase hex digit, or 0xff.
+    const VAL: [u8; 256] = {
+        let mut t = [0xffu8; 256];
+        let mut i = 0u8;
+        while i < 10 {
+            t[(b'0' + i) as usize] = i;
+            i += 1;
+        }
+        let mut i = 0u8;
+        while i < 6 {
+            t[(b'a' + i) as usize] = 10 + i;
+            i += 1;
+        }
+        t
+    };
+    let s: &[u8; 64] = s.try_into().ok()?;
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).ok()?;
-    Some(out)
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        let (hi, lo) = (VAL[pair[0] as usize], VAL[pair[1] as usize]);
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0xf);
+    }
+    // Valid digits are < 16, so any 0xff sets the high bit of `bad`.
+    (bad & 0xf0 == 0).then_some(out)
 }
 
 /// Reads the header fields from a body (without its closing `}`).

@@ -181,6 +181,9 @@ pub struct Gap {
 }
 
 /// What a caller appends to a stream.
+// Events are the common case; boxing them would add an allocation per event for the
+// sake of the rare gap record.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
     /// An audit event.

@@ -40,31 +40,25 @@ impl Timestamp {
         })
     }
 
-    /// The UTC calendar date and hour: `(year, month, day, hour)`, used for rotation.
-    pub fn utc_day_hour(self) -> (i32, u8, u8, u8) {
-        let dt = self.datetime();
-        (dt.year(), u8::from(dt.month()), dt.day(), dt.hour())
-    }
-
     /// Appends the RFC 3339 form (`YYYY-MM-DDTHH:MM:SS.ffffffZ`, always 27 bytes for
     /// years 0000–9999) to `out`.
     pub fn write_rfc3339(self, out: &mut Vec<u8>) {
         let dt = self.datetime();
         let mut buf = [0u8; 27];
         let year = dt.year().clamp(0, 9999).unsigned_abs();
-        put_digits(&mut buf[0..4], year);
+        put_digits(&mut buf[0..4], u64::from(year));
         buf[4] = b'-';
-        put_digits(&mut buf[5..7], u32::from(u8::from(dt.month())));
+        put_digits(&mut buf[5..7], u64::from(u8::from(dt.month())));
         buf[7] = b'-';
-        put_digits(&mut buf[8..10], u32::from(dt.day()));
+        put_digits(&mut buf[8..10], u64::from(dt.day()));
         buf[10] = b'T';
-        put_digits(&mut buf[11..13], u32::from(dt.hour()));
+        put_digits(&mut buf[11..13], u64::from(dt.hour()));
         buf[13] = b':';
-        put_digits(&mut buf[14..16], u32::from(dt.minute()));
+        put_digits(&mut buf[14..16], u64::from(dt.minute()));
         buf[16] = b':';
-        put_digits(&mut buf[17..19], u32::from(dt.second()));
+        put_digits(&mut buf[17..19], u64::from(dt.second()));
         buf[19] = b'.';
-        put_digits(&mut buf[20..26], dt.microsecond());
+        put_digits(&mut buf[20..26], u64::from(dt.microsecond()));
         buf[26] = b'Z';
         out.extend_from_slice(&buf);
     }
@@ -121,6 +115,43 @@ impl Timestamp {
     }
 }
 
+/// Formats timestamps fast when many fall in the same second: the calendar part is
+/// computed once per second and only the microseconds are written per record.
+#[derive(Debug, Clone)]
+pub(crate) struct TsCache {
+    second: i64,
+    /// `YYYY-MM-DDTHH:MM:SS.` for `second`.
+    prefix: [u8; 20],
+}
+
+impl TsCache {
+    pub(crate) fn new() -> TsCache {
+        TsCache {
+            second: i64::MIN,
+            prefix: [0; 20],
+        }
+    }
+
+    /// Appends the same bytes as [`Timestamp::write_rfc3339`].
+    pub(crate) fn write(&mut self, ts: Timestamp, out: &mut Vec<u8>) {
+        let second = ts.unix_micros.div_euclid(1_000_000);
+        if second != self.second {
+            let mut full = Vec::with_capacity(27);
+            ts.write_rfc3339(&mut full);
+            self.prefix.copy_from_slice(&full[..20]);
+            self.second = second;
+        }
+        out.extend_from_slice(&self.prefix);
+        let mut micros = [0u8; 7];
+        put_digits(
+            &mut micros[..6],
+            ts.unix_micros.rem_euclid(1_000_000).unsigned_abs(),
+        );
+        micros[6] = b'Z';
+        out.extend_from_slice(&micros);
+    }
+}
+
 impl From<SystemTime> for Timestamp {
     fn from(t: SystemTime) -> Timestamp {
         let micros = match t.duration_since(UNIX_EPOCH) {
@@ -141,7 +172,7 @@ impl fmt::Display for Timestamp {
     }
 }
 
-fn put_digits(dst: &mut [u8], mut n: u32) {
+fn put_digits(dst: &mut [u8], mut n: u64) {
     for b in dst.iter_mut().rev() {
         // n % 10 < 10, so the cast cannot truncate.
         *b = b'0' + (n % 10) as u8;
@@ -160,6 +191,30 @@ mod tests {
         assert_eq!(t.compact(), "20261123T080910Z");
         let t2 = Timestamp::parse("2026-11-23T09:09:10.123456+01:00").unwrap();
         assert_eq!(t, t2);
+    }
+
+    #[test]
+    fn cache_writes_what_the_formatter_writes() {
+        let mut cache = TsCache::new();
+        for micros in [
+            0i64,
+            999_999,
+            1_000_000,
+            1_763_942_400_123_456,
+            1_763_942_400_999_999,
+            1_763_942_401_000_000,
+            -1,
+        ] {
+            let t = Timestamp::from_unix_micros(micros);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            cache.write(t, &mut a);
+            t.write_rfc3339(&mut b);
+            assert_eq!(
+                String::from_utf8(a).unwrap(),
+                String::from_utf8(b).unwrap(),
+                "{micros}"
+            );
+        }
     }
 
     #[test]

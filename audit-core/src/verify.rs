@@ -192,15 +192,15 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
     if first > 0 {
         // Anchor on the last record before the window.
         let prev = &segments[first - 1];
-        if let Some((line, _)) = last_complete_line(&segment_path(dir, prev))? {
-            if let Some((seq, hash, kind)) = anchor(&line) {
-                chain = Chain {
-                    next_seq: seq + 1,
-                    prev: hash,
-                    resync: false,
-                    prev_sealed: kind == "seal",
-                };
-            }
+        if let Some((line, _)) = last_complete_line(&segment_path(dir, prev))?
+            && let Some((seq, hash, kind)) = anchor(&line)
+        {
+            chain = Chain {
+                next_seq: seq + 1,
+                prev: hash,
+                resync: false,
+                prev_sealed: kind == "seal",
+            };
         }
     }
     for (i, name) in segments[first..last].iter().enumerate() {
@@ -417,8 +417,10 @@ pub(crate) fn scan_segment(
                     hex::encode(parsed.hash)
                 ),
             );
-        } else if let Some(key) = key {
-            if key.mac(&hash) != parsed.mac {
+        } else if let Some(key) = key
+            && key.mac(&hash) != parsed.mac
+        {
+            {
                 failed = true;
                 let written_with = scan.key_ids.last().map_or(String::new(), |id| {
                     if id == key.id() {

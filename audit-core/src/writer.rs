@@ -15,7 +15,7 @@ use crate::record::{Entry, RecordKind};
 use crate::segment::{
     LOCK_FILE, SegmentName, last_complete_line, list_segments, segment_path, sync_dir,
 };
-use crate::timestamp::Timestamp;
+use crate::timestamp::{Timestamp, TsCache};
 use crate::verify::{Chain, FailureKind, scan_segment};
 
 /// When the writer calls `fsync`.
@@ -72,6 +72,17 @@ pub enum Period {
     Hourly,
     /// A new segment at each UTC midnight.
     Daily,
+}
+
+impl Period {
+    /// The number of the UTC hour or day `t` falls in.
+    fn index(self, t: Timestamp) -> i64 {
+        const HOUR: i64 = 3_600_000_000;
+        t.unix_micros().div_euclid(match self {
+            Period::Hourly => HOUR,
+            Period::Daily => 24 * HOUR,
+        })
+    }
 }
 
 /// When the writer closes the current segment and opens the next one.
@@ -221,6 +232,7 @@ pub struct Writer {
     poisoned: Option<String>,
     closed: bool,
     opened: Opened,
+    ts_cache: TsCache,
 }
 
 impl fmt::Debug for Writer {
@@ -386,6 +398,7 @@ impl Writer {
                 cut_bytes,
                 removed: false,
             },
+            ts_cache: TsCache::new(),
         };
         w.write_recovery()?;
         Ok(w)
@@ -416,6 +429,7 @@ impl Writer {
             poisoned: None,
             closed: false,
             opened,
+            ts_cache: TsCache::new(),
         };
         w.write_open(reason, now)?;
         Ok(w)
@@ -485,6 +499,7 @@ impl Writer {
                         prev: &prev,
                         kind,
                     },
+                    &mut self.ts_cache,
                 );
                 encode::entry_body(
                     &mut self.buf,
@@ -560,13 +575,8 @@ impl Writer {
                 return true;
             }
         }
-        let (y, m, d, h) = now.utc_day_hour();
-        let (sy, sm, sd, sh) = self.segment.start.utc_day_hour();
-        match r.period {
-            Some(Period::Daily) => (y, m, d) != (sy, sm, sd),
-            Some(Period::Hourly) => (y, m, d, h) != (sy, sm, sd, sh),
-            None => false,
-        }
+        r.period
+            .is_some_and(|p| p.index(now) != p.index(self.segment.start))
     }
 
     /// Writes `self.buf` (holding `records` records ending at `next_seq`/`prev`).
@@ -634,6 +644,7 @@ impl Writer {
                 prev: &prev,
                 kind,
             },
+            &mut self.ts_cache,
         );
         body(&mut self.buf, &self.config.limits);
         let hash = encode::finish(&mut self.buf, 0, &self.config.key);
@@ -809,6 +820,34 @@ mod tests {
         );
         let err = "sometimes".parse::<Durability>().unwrap_err();
         assert!(err.to_string().contains("\"sometimes\""), "{err}");
+    }
+
+    #[test]
+    fn periods_change_at_utc_midnight_and_on_the_hour() {
+        let t = |s| Timestamp::parse(s).unwrap();
+        let d = Period::Daily;
+        assert_eq!(
+            d.index(t("2026-11-23T00:00:00Z")),
+            d.index(t("2026-11-23T23:59:59.999999Z"))
+        );
+        assert_ne!(
+            d.index(t("2026-11-23T23:59:59.999999Z")),
+            d.index(t("2026-11-24T00:00:00Z"))
+        );
+        // 23:30 in UTC-01:00 is already the next UTC day.
+        assert_eq!(
+            d.index(t("2026-11-23T23:30:00-01:00")),
+            d.index(t("2026-11-24T00:00:00Z"))
+        );
+        let h = Period::Hourly;
+        assert_eq!(
+            h.index(t("2026-11-23T08:00:00Z")),
+            h.index(t("2026-11-23T08:59:59Z"))
+        );
+        assert_ne!(
+            h.index(t("2026-11-23T08:59:59Z")),
+            h.index(t("2026-11-23T09:00:00Z"))
+        );
     }
 
     #[test]

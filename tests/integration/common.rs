@@ -17,7 +17,7 @@ pub fn config(dir: &Path) -> WriterConfig {
 
 /// A typical event: about 400 bytes on disk.
 pub fn event(i: u64) -> Entry {
-    let mut e = Event::new(if i % 2 == 0 {
+    let mut e = Event::new(if i.is_multiple_of(2) {
         "pool.deleted"
     } else {
         "auth.success"

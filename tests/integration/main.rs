@@ -1,4 +1,5 @@
 //! Cross-crate integration tests, in one binary to keep builds and runs short.
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 mod common;
 mod crash;
