@@ -67,7 +67,7 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentName>> {
 }
 
 /// One line of a segment file, as read.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
     /// 1-based line number.
     pub number: u64,
@@ -84,11 +84,25 @@ pub struct Line<'a> {
 /// # Errors
 /// [`crate::ErrorKind::Io`] naming the file.
 pub fn for_each_line(path: &Path, mut f: impl FnMut(Line<'_>)) -> Result<()> {
+    for_each_chunk(path, |lines| {
+        for l in lines {
+            f(Line { ..*l });
+        }
+    })
+}
+
+/// Calls `f` with the lines of the file a few MiB at a time, in order. The last line
+/// of the last call may be unterminated (a torn tail).
+///
+/// # Errors
+/// [`crate::ErrorKind::Io`] naming the file.
+pub fn for_each_chunk(path: &Path, mut f: impl FnMut(&[Line<'_>])) -> Result<()> {
     let mut file = File::open(path).map_err(|e| Error::io(path, "cannot open segment", e))?;
     let mut buf = vec![0u8; 1 << 22];
     let mut filled = 0usize;
     let mut number = 0u64;
     let mut offset = 0u64;
+    let mut capacity = 1024;
     loop {
         if filled == buf.len() {
             // One line is longer than the buffer: grow it.
@@ -100,27 +114,31 @@ pub fn for_each_line(path: &Path, mut f: impl FnMut(Line<'_>)) -> Result<()> {
         let eof = n == 0;
         filled += n;
         let mut start = 0usize;
-        while let Some(pos) = memchr::memchr(b'\n', &buf[start..filled]) {
+        let mut lines = Vec::with_capacity(capacity);
+        for pos in memchr::memchr_iter(b'\n', &buf[..filled]) {
             number += 1;
-            f(Line {
+            lines.push(Line {
                 number,
                 offset,
-                bytes: &buf[start..start + pos],
+                bytes: &buf[start..pos],
                 terminated: true,
             });
-            offset += pos as u64 + 1;
-            start += pos + 1;
+            offset += (pos - start) as u64 + 1;
+            start = pos + 1;
         }
+        if eof && start < filled {
+            number += 1;
+            lines.push(Line {
+                number,
+                offset,
+                bytes: &buf[start..filled],
+                terminated: false,
+            });
+        }
+        f(&lines);
+        capacity = capacity.max(lines.len());
+        drop(lines);
         if eof {
-            if start < filled {
-                number += 1;
-                f(Line {
-                    number,
-                    offset,
-                    bytes: &buf[start..filled],
-                    terminated: false,
-                });
-            }
             return Ok(());
         }
         buf.copy_within(start..filled, 0);
