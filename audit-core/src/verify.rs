@@ -428,224 +428,222 @@ fn check_line(
     scan: &mut SegmentScan,
     after_seal: &mut bool,
 ) {
-    {
-        scan.lines = line.number;
-        let mut fail = |kind: FailureKind, seq: Option<u64>, rk: Option<&str>, detail: String| {
-            failures.push(Failure {
-                kind,
-                file: name.file_name.clone(),
-                line: line.number,
-                seq,
-                record_kind: rk.map(str::to_owned),
-                detail,
-            });
-        };
-        if !line.terminated {
-            scan.torn = Some((line.offset, line.bytes.len() as u64));
-            fail(
-                FailureKind::TornTail,
-                None,
-                None,
-                format!(
-                    "expected a newline-terminated record, found {} bytes with no final newline at byte offset {} (a write cut short)",
-                    line.bytes.len(),
-                    line.offset
-                ),
-            );
+    scan.lines = line.number;
+    let mut fail = |kind: FailureKind, seq: Option<u64>, rk: Option<&str>, detail: String| {
+        failures.push(Failure {
+            kind,
+            file: name.file_name.clone(),
+            line: line.number,
+            seq,
+            record_kind: rk.map(str::to_owned),
+            detail,
+        });
+    };
+    if !line.terminated {
+        scan.torn = Some((line.offset, line.bytes.len() as u64));
+        fail(
+            FailureKind::TornTail,
+            None,
+            None,
+            format!(
+                "expected a newline-terminated record, found {} bytes with no final newline at byte offset {} (a write cut short)",
+                line.bytes.len(),
+                line.offset
+            ),
+        );
+        return;
+    }
+    let parsed = match split_line(line.bytes) {
+        Ok(p) => p,
+        Err(msg) => {
+            fail(FailureKind::MalformedLine, None, None, msg);
+            chain.resync = true;
+            chain.next_seq += 1;
             return;
         }
-        let parsed = match split_line(line.bytes) {
-            Ok(p) => p,
-            Err(msg) => {
-                fail(FailureKind::MalformedLine, None, None, msg);
-                chain.resync = true;
-                chain.next_seq += 1;
-                return;
-            }
-        };
-        let mut failed = false;
-        // A terminated line that splits always has a digest.
-        let Some(digest) = digest else { return };
-        let hash = digest.hash;
-        let hdr = header(parsed.body_open);
-        let (seq, kind_text) = match &hdr {
-            Ok(h) => (Some(h.seq), Some(h.kind.as_ref())),
-            Err(_) => (None, None),
-        };
-        if hash != parsed.hash {
+    };
+    let mut failed = false;
+    // A terminated line that splits always has a digest.
+    let Some(digest) = digest else { return };
+    let hash = digest.hash;
+    let hdr = header(parsed.body_open);
+    let (seq, kind_text) = match &hdr {
+        Ok(h) => (Some(h.seq), Some(h.kind.as_ref())),
+        Err(_) => (None, None),
+    };
+    if hash != parsed.hash {
+        failed = true;
+        fail(
+            FailureKind::HashMismatch,
+            seq,
+            kind_text,
+            format!(
+                "expected hash {} (SHA-256 of the body), found {}",
+                hex::encode(hash),
+                hex::encode(parsed.hash)
+            ),
+        );
+    } else if let Some(key) = key
+        && !digest.mac_ok
+    {
+        {
             failed = true;
+            let written_with = scan.key_ids.last().map_or(String::new(), |id| {
+                if id == key.id() {
+                    String::new()
+                } else {
+                    format!("; the segment was written with key id {id}")
+                }
+            });
             fail(
-                FailureKind::HashMismatch,
+                FailureKind::MacMismatch,
                 seq,
                 kind_text,
                 format!(
-                    "expected hash {} (SHA-256 of the body), found {}",
-                    hex::encode(hash),
-                    hex::encode(parsed.hash)
-                ),
-            );
-        } else if let Some(key) = key
-            && !digest.mac_ok
-        {
-            {
-                failed = true;
-                let written_with = scan.key_ids.last().map_or(String::new(), |id| {
-                    if id == key.id() {
-                        String::new()
-                    } else {
-                        format!("; the segment was written with key id {id}")
-                    }
-                });
-                fail(
-                    FailureKind::MacMismatch,
-                    seq,
-                    kind_text,
-                    format!(
-                        "expected mac {} (HMAC with key id {}), found {}{written_with}",
-                        hex::encode(key.mac(&hash)),
-                        key.id(),
-                        hex::encode(parsed.mac)
-                    ),
-                );
-            }
-        }
-        let h = match hdr {
-            Ok(h) => h,
-            Err(msg) => {
-                if !failed {
-                    fail(FailureKind::MalformedLine, None, None, msg);
-                }
-                chain.resync = true;
-                chain.next_seq += 1;
-                chain.prev = parsed.hash;
-                return;
-            }
-        };
-        let kind = RecordKind::parse(&h.kind);
-        let first_line = scan.report.records == 0;
-        if !failed && h.v != u64::from(FORMAT_VERSION) {
-            failed = true;
-            fail(
-                FailureKind::UnknownVersion,
-                Some(h.seq),
-                Some(&h.kind),
-                format!("expected format version {FORMAT_VERSION}, found {}", h.v),
-            );
-        }
-        if !failed && kind.is_none() {
-            failed = true;
-            fail(
-                FailureKind::MalformedLine,
-                Some(h.seq),
-                Some(&h.kind),
-                format!(
-                    "expected kind open, seal, recovery, gap or event, found {:?}",
-                    h.kind
+                    "expected mac {} (HMAC with key id {}), found {}{written_with}",
+                    hex::encode(key.mac(&hash)),
+                    key.id(),
+                    hex::encode(parsed.mac)
                 ),
             );
         }
-        if kind == Some(RecordKind::Open) {
-            let mut body = parsed.body_open.to_vec();
-            body.push(b'}');
-            if let Ok(o) = serde_json::from_slice::<OpenFields>(&body) {
-                if let Some(id) = o.key_id {
-                    scan.key_ids.push(id);
-                }
-                if !failed && o.segment.as_deref() != Some(name.file_name.as_str()) {
-                    failed = true;
-                    fail(
-                        FailureKind::SegmentOrder,
-                        Some(h.seq),
-                        Some(&h.kind),
-                        format!(
-                            "expected the open record to name this file ({}), found {:?}: the segment was renamed or moved",
-                            name.file_name, o.segment
-                        ),
-                    );
-                }
+    }
+    let h = match hdr {
+        Ok(h) => h,
+        Err(msg) => {
+            if !failed {
+                fail(FailureKind::MalformedLine, None, None, msg);
             }
+            chain.resync = true;
+            chain.next_seq += 1;
+            chain.prev = parsed.hash;
+            return;
         }
-        if !failed && first_line {
-            if kind != Some(RecordKind::Open) {
+    };
+    let kind = RecordKind::parse(&h.kind);
+    let first_line = scan.report.records == 0;
+    if !failed && h.v != u64::from(FORMAT_VERSION) {
+        failed = true;
+        fail(
+            FailureKind::UnknownVersion,
+            Some(h.seq),
+            Some(&h.kind),
+            format!("expected format version {FORMAT_VERSION}, found {}", h.v),
+        );
+    }
+    if !failed && kind.is_none() {
+        failed = true;
+        fail(
+            FailureKind::MalformedLine,
+            Some(h.seq),
+            Some(&h.kind),
+            format!(
+                "expected kind open, seal, recovery, gap or event, found {:?}",
+                h.kind
+            ),
+        );
+    }
+    if kind == Some(RecordKind::Open) {
+        let mut body = parsed.body_open.to_vec();
+        body.push(b'}');
+        if let Ok(o) = serde_json::from_slice::<OpenFields>(&body) {
+            if let Some(id) = o.key_id {
+                scan.key_ids.push(id);
+            }
+            if !failed && o.segment.as_deref() != Some(name.file_name.as_str()) {
                 failed = true;
                 fail(
                     FailureKind::SegmentOrder,
                     Some(h.seq),
                     Some(&h.kind),
                     format!(
-                        "expected the segment to begin with an open record, found kind {:?}",
-                        h.kind
-                    ),
-                );
-            } else if h.seq != name.first_seq {
-                failed = true;
-                fail(
-                    FailureKind::SegmentOrder,
-                    Some(h.seq),
-                    Some(&h.kind),
-                    format!(
-                        "expected seq {} as the file name says, found {}",
-                        name.first_seq, h.seq
+                        "expected the open record to name this file ({}), found {:?}: the segment was renamed or moved",
+                        name.file_name, o.segment
                     ),
                 );
             }
         }
-        if !failed && *after_seal {
+    }
+    if !failed && first_line {
+        if kind != Some(RecordKind::Open) {
             failed = true;
             fail(
                 FailureKind::SegmentOrder,
                 Some(h.seq),
                 Some(&h.kind),
-                "expected nothing after the seal record, found another record".to_owned(),
+                format!(
+                    "expected the segment to begin with an open record, found kind {:?}",
+                    h.kind
+                ),
             );
-        }
-        if !failed && !chain.resync && h.seq != chain.next_seq {
+        } else if h.seq != name.first_seq {
             failed = true;
-            let missing = first_line && chain.prev_sealed && h.seq > chain.next_seq;
             fail(
-                if missing {
-                    FailureKind::MissingSegment
-                } else {
-                    FailureKind::SeqGap
-                },
-                Some(h.seq),
-                Some(&h.kind),
-                if missing {
-                    format!(
-                        "expected the stream to continue at seq {}, found a segment starting at {}: records {}..{} are missing",
-                        chain.next_seq,
-                        h.seq,
-                        chain.next_seq,
-                        h.seq - 1
-                    )
-                } else {
-                    format!("expected seq {}, found {}", chain.next_seq, h.seq)
-                },
-            );
-        }
-        if !failed && !chain.resync && h.prev != chain.prev {
-            fail(
-                FailureKind::PrevMismatch,
+                FailureKind::SegmentOrder,
                 Some(h.seq),
                 Some(&h.kind),
                 format!(
-                    "expected prev {} (the previous record's hash), found {}",
-                    hex::encode(chain.prev),
-                    hex::encode(h.prev)
+                    "expected seq {} as the file name says, found {}",
+                    name.first_seq, h.seq
                 ),
             );
         }
-        chain.next_seq = h.seq.wrapping_add(1);
-        chain.prev = parsed.hash;
-        chain.resync = false;
-        chain.prev_sealed = false;
-        *after_seal |= kind == Some(RecordKind::Seal);
-        scan.report.records += 1;
-        scan.report.first_seq.get_or_insert(h.seq);
-        scan.report.last_seq = Some(h.seq);
-        scan.report.sealed = kind == Some(RecordKind::Seal);
-        scan.last_kind = Some(h.kind.into_owned());
     }
+    if !failed && *after_seal {
+        failed = true;
+        fail(
+            FailureKind::SegmentOrder,
+            Some(h.seq),
+            Some(&h.kind),
+            "expected nothing after the seal record, found another record".to_owned(),
+        );
+    }
+    if !failed && !chain.resync && h.seq != chain.next_seq {
+        failed = true;
+        let missing = first_line && chain.prev_sealed && h.seq > chain.next_seq;
+        fail(
+            if missing {
+                FailureKind::MissingSegment
+            } else {
+                FailureKind::SeqGap
+            },
+            Some(h.seq),
+            Some(&h.kind),
+            if missing {
+                format!(
+                    "expected the stream to continue at seq {}, found a segment starting at {}: records {}..{} are missing",
+                    chain.next_seq,
+                    h.seq,
+                    chain.next_seq,
+                    h.seq - 1
+                )
+            } else {
+                format!("expected seq {}, found {}", chain.next_seq, h.seq)
+            },
+        );
+    }
+    if !failed && !chain.resync && h.prev != chain.prev {
+        fail(
+            FailureKind::PrevMismatch,
+            Some(h.seq),
+            Some(&h.kind),
+            format!(
+                "expected prev {} (the previous record's hash), found {}",
+                hex::encode(chain.prev),
+                hex::encode(h.prev)
+            ),
+        );
+    }
+    chain.next_seq = h.seq.wrapping_add(1);
+    chain.prev = parsed.hash;
+    chain.resync = false;
+    chain.prev_sealed = false;
+    *after_seal |= kind == Some(RecordKind::Seal);
+    scan.report.records += 1;
+    scan.report.first_seq.get_or_insert(h.seq);
+    scan.report.last_seq = Some(h.seq);
+    scan.report.sealed = kind == Some(RecordKind::Seal);
+    scan.last_kind = Some(h.kind.into_owned());
 }
 
 #[cfg(test)]

@@ -93,3 +93,28 @@ fn non_finite_floats_are_written_as_strings() {
         serde_json::json!({"nan": "NaN", "inf": "inf", "x": 1.5})
     );
 }
+
+#[test]
+fn gap_records_say_how_many_events_were_lost_and_when() {
+    use audit_trail::{Gap, Timestamp};
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::open(config(dir.path())).unwrap();
+    let from = Timestamp::parse("2026-11-23T10:00:00Z").unwrap();
+    let to = Timestamp::parse("2026-11-23T10:00:05.5Z").unwrap();
+    w.append(&[Gap {
+        count: 17,
+        from,
+        to,
+        reason: "queue_full".into(),
+    }
+    .into()])
+        .unwrap();
+    w.close().unwrap();
+    let rec: serde_json::Value = serde_json::from_str(&lines(&segments(dir.path())[0])[1]).unwrap();
+    assert_eq!(rec["kind"], "gap");
+    assert_eq!(rec["count"], 17);
+    assert_eq!(rec["from"], "2026-11-23T10:00:00.000000Z");
+    assert_eq!(rec["to"], "2026-11-23T10:00:05.500000Z");
+    assert_eq!(rec["reason"], "queue_full");
+    assert!(verify(dir.path()).ok());
+}

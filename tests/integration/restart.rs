@@ -198,3 +198,55 @@ fn another_key_is_refused() {
     assert_eq!(err.kind(), ErrorKind::Key);
     assert!(err.to_string().contains(crate::common::key().id()), "{err}");
 }
+
+#[test]
+fn durability_policies_say_whether_a_batch_was_fsynced() {
+    use audit_trail::Durability;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.durability = Durability::Interval(Duration::from_secs(3600));
+    let mut w = Writer::open(c).unwrap();
+    assert!(
+        !w.append(&[event(0)]).unwrap().durable,
+        "an hour has not passed"
+    );
+    w.sync().unwrap();
+    w.close().unwrap();
+
+    let mut c = config(dir.path());
+    c.durability = Durability::Interval(Duration::ZERO);
+    let mut w = Writer::open(c).unwrap();
+    assert!(w.append(&[event(1)]).unwrap().durable);
+    w.close().unwrap();
+
+    let mut c = config(dir.path());
+    c.durability = Durability::Never;
+    let mut w = Writer::open(c).unwrap();
+    assert!(!w.append(&[event(2)]).unwrap().durable);
+    w.close().unwrap();
+    assert!(verify(dir.path()).ok());
+}
+
+#[test]
+fn size_rotation_keeps_segments_near_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.rotation = "size:4KiB".parse::<Rotation>().unwrap();
+    let mut w = Writer::open(c).unwrap();
+    // One big batch must be split across segments too.
+    let batch: Vec<_> = (0..100).map(event).collect();
+    let a = w.append(&batch).unwrap();
+    assert_eq!(a.first_seq, Some(1));
+    w.close().unwrap();
+    let segs = segments(dir.path());
+    assert!(segs.len() >= 10, "{} segments", segs.len());
+    for s in &segs {
+        let len = std::fs::metadata(s).unwrap().len();
+        // The limit, plus at most the record that crossed it and the seal.
+        assert!(len < 4096 + 1200, "{} is {len} bytes", file_name(s));
+    }
+    let report = verify(dir.path());
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(report.records, 100 + 2 * segs.len() as u64);
+}
