@@ -719,7 +719,14 @@ impl Writer {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        if self.closed || self.poisoned.is_some() {
+        if self.closed {
+            return;
+        }
+        if let Some(why) = &self.poisoned {
+            eprintln!(
+                "audit-core: writer for {} dropped after a failure ({why}); the segment is left unsealed and the next writer will record a recovery",
+                self.path().display()
+            );
             return;
         }
         if let Err(e) = self.seal("close") {
