@@ -25,8 +25,8 @@ fn child_writer_loop() {
     loop {
         // Mostly small batches, sometimes one of a few MiB, so that a kill can land
         // inside a long write(2) and leave a torn tail.
-        let n = if fastrand::u8(0..4) == 0 {
-            2000 + fastrand::u64(0..8000)
+        let n = if fastrand::u8(0..8) == 0 {
+            500 + fastrand::u64(0..2500)
         } else {
             1 + fastrand::u64(0..40)
         };
@@ -42,10 +42,10 @@ fn child_writer_loop() {
 fn sigkill_at_random_moments_loses_no_acknowledged_record() {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    let mut acked_max: Option<u64> = None;
     let (mut recovered, mut torn) = (0, 0u64);
     let rounds = 24;
     for round in 0..rounds {
+        let t0 = std::time::Instant::now();
         let mut child = Command::new(&exe)
             .args([
                 "crash::child_writer_loop",
@@ -60,25 +60,28 @@ fn sigkill_at_random_moments_loses_no_acknowledged_record() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<u64>();
         let reader = std::thread::spawn(move || {
-            let mut last = None;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Ok(seq) = line.trim().parse::<u64>() {
-                    last = Some(seq);
+                    let _ = tx.send(seq);
                 }
             }
-            last
         });
-        // Let it start, then kill it somewhere in the middle of its work.
-        std::thread::sleep(Duration::from_millis(30 + fastrand::u64(0..120)));
+        // Wait until it is writing (start-up is slow on a loaded machine), then kill
+        // it at a random moment of its work.
+        let first = rx.recv_timeout(Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(fastrand::u64(0..120)));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
-        if let Some(seq) = reader.join().unwrap() {
-            acked_max = Some(acked_max.map_or(seq, |m: u64| m.max(seq)));
-        }
-        let acked =
-            acked_max.unwrap_or_else(|| panic!("round {round}: the child acknowledged nothing"));
+        reader.join().unwrap();
+        // The last seq the child reported as durable before it died.
+        let acked = rx
+            .try_iter()
+            .last()
+            .or(first.ok())
+            .unwrap_or_else(|| panic!("round {round}: the child acknowledged nothing in 60 s"));
 
         // Reopen: the writer recovers (cutting a torn tail at most) and continues.
         let w = Writer::open(config(dir.path())).unwrap();
@@ -100,6 +103,11 @@ fn sigkill_at_random_moments_loses_no_acknowledged_record() {
         w.close().unwrap();
         let report = verify(dir.path());
         assert!(report.ok(), "round {round}: {:?}", report.failures);
+        eprintln!(
+            "round {round}: {:?}, {} records",
+            t0.elapsed(),
+            report.records
+        );
     }
     assert!(
         recovered >= rounds / 2,
