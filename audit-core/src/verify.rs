@@ -190,21 +190,11 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
     };
     let (first, last) = window(&segments, opts.from, opts.to);
     report.skipped_segments = segments.len() - (last - first);
-    let mut chain = Chain::start();
-    if first > 0 {
-        // Anchor on the last record before the window.
-        let prev = &segments[first - 1];
-        if let Some((line, _)) = last_complete_line(&segment_path(dir, prev))?
-            && let Some((seq, hash, kind)) = anchor(&line)
-        {
-            chain = Chain {
-                next_seq: seq + 1,
-                prev: hash,
-                resync: false,
-                prev_sealed: kind == "seal",
-            };
-        }
-    }
+    let chain_before = match first.checked_sub(1) {
+        Some(before) => chain_after(dir, &segments[before])?,
+        None => None,
+    };
+    let mut chain = chain_before.unwrap_or_else(Chain::start);
     for (i, name) in segments[first..last].iter().enumerate() {
         let is_last = first + i + 1 == segments.len();
         let scan = scan_segment(
@@ -294,10 +284,27 @@ fn writer_is_live(dir: &Path) -> bool {
     }
 }
 
-fn anchor(line: &[u8]) -> Option<(u64, [u8; 32], String)> {
-    let p = split_line(line).ok()?;
-    let h = header(p.body_open).ok()?;
-    Some((h.seq, p.hash, h.kind.into_owned()))
+/// The chain state after the last whole record of `segment` (a torn tail is ignored),
+/// read from the end of the file; `None` when that record cannot be read.
+///
+/// # Errors
+/// I/O errors reading the file.
+pub(crate) fn chain_after(dir: &Path, segment: &SegmentName) -> Result<Option<Chain>> {
+    let Some((line, _)) = last_complete_line(&segment_path(dir, segment))? else {
+        return Ok(None);
+    };
+    let Ok(p) = split_line(&line) else {
+        return Ok(None);
+    };
+    let Ok(h) = header(p.body_open) else {
+        return Ok(None);
+    };
+    Ok(Some(Chain {
+        next_seq: h.seq + 1,
+        prev: p.hash,
+        resync: false,
+        prev_sealed: h.kind == "seal",
+    }))
 }
 
 /// The running state of the chain between records.

@@ -12,11 +12,9 @@ use crate::encode::{self, Header, Limits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
 use crate::record::{Entry, RecordKind};
-use crate::segment::{
-    LOCK_FILE, SegmentName, last_complete_line, list_segments, segment_path, sync_dir,
-};
+use crate::segment::{LOCK_FILE, SegmentName, list_segments, segment_path, sync_dir};
 use crate::timestamp::{Timestamp, TsCache};
-use crate::verify::{Chain, FailureKind, scan_segment};
+use crate::verify::{Chain, FailureKind, chain_after, scan_segment};
 
 /// When the writer calls `fsync`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -284,22 +282,14 @@ impl Writer {
         };
         // Check the newest segment, linked to the end of the one before it.
         let mut chain = Chain::start();
-        if segments.len() >= 2 {
-            let before = &segments[segments.len() - 2];
-            let path = segment_path(&dir, before);
-            let (line, _) = last_complete_line(&path)?.ok_or_else(|| {
+        if let Some(before) = segments.len().checked_sub(2).map(|i| &segments[i]) {
+            chain = chain_after(&dir, before)?.ok_or_else(|| {
                 Error::new(
                     ErrorKind::Corrupt,
-                    "expected a sealed segment, found no complete record",
+                    "expected the segment before the newest to end with a readable record, found none (run `audit verify`)",
                 )
-                .at(&path)
+                .at(segment_path(&dir, before))
             })?;
-            let p = crate::parse::split_line(&line)
-                .map_err(|m| Error::new(ErrorKind::Corrupt, m).at(&path))?;
-            let h = crate::parse::header(p.body_open)
-                .map_err(|m| Error::new(ErrorKind::Corrupt, m).at(&path))?;
-            chain.next_seq = h.seq + 1;
-            chain.prev = p.hash;
         }
         let start_chain = chain.clone();
         let mut failures = Vec::new();
