@@ -1,9 +1,10 @@
 //! A tamper-evident, compliance-grade audit trail for Rust services.
 //!
-//! This is the facade crate: the one dependency a service adds. Today it re-exports
-//! the storage core ([`audit_core`]): the record model, the hash-chained
-//! [`Writer`], and [`verify_dir`]. The `tracing` layer and the `#[audited]` /
-//! `audit!` macros build on exactly this storage.
+//! This is the facade crate: the one dependency a service adds. It re-exports the
+//! storage core ([`audit_core`]: the record model, the hash-chained [`Writer`],
+//! [`verify_dir`]) and the `tracing` side ([`audit_layer`]: [`AuditLayer`], built by
+//! [`AuditBuilder`], and the [`non_audit`] filter for other layers). The `#[audited]` /
+//! `audit!` macros come next.
 //!
 //! # Example
 //!
@@ -27,4 +28,9 @@ pub use audit_core::{
     Actor, Appended, Durability, Entry, Error, ErrorKind, Event, Failure, FailureKind, FieldValue,
     Gap, Key, Limits, Opened, Outcome, Period, Report, Rotation, Timestamp, VerifyOptions, Writer,
     WriterConfig, verify_dir,
+};
+pub use audit_layer;
+pub use audit_layer::{
+    AUDIT_TARGET, AuditBuilder, AuditError, AuditGuard, AuditLayer, Health, Overflow, SpanTarget,
+    non_audit,
 };

@@ -1,0 +1,98 @@
+//! The `tracing_subscriber::Layer` that picks audit events out of the stream.
+
+use audit_core::Event;
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Metadata, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::capture::{EventVisitor, MARKER_FIELD, SpanContext, SpanTarget, SpanVisitor};
+use crate::pipeline::Queue;
+
+/// The `tracing` target of every audit event.
+///
+/// It starts with `@`, so it can never be a Rust module path, and no `EnvFilter`
+/// directive written for a module can be a prefix of it.
+pub const AUDIT_TARGET: &str = "@audit";
+
+/// True when `meta` is an audit event's callsite: the audit target and the marker field.
+pub fn is_audit(meta: &Metadata<'_>) -> bool {
+    meta.target() == AUDIT_TARGET && meta.fields().field(MARKER_FIELD).is_some()
+}
+
+/// A filter for other layers (`fmt`, OpenTelemetry, …) that lets everything through
+/// except audit events, so they appear only in the audit trail.
+///
+/// ```
+/// use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_subscriber::fmt::layer().with_filter(audit_layer::non_audit()));
+/// # drop(subscriber);
+/// ```
+pub fn non_audit() -> tracing_subscriber::filter::FilterFn<fn(&Metadata<'_>) -> bool> {
+    tracing_subscriber::filter::FilterFn::new(|meta| meta.target() != AUDIT_TARGET)
+}
+
+/// The audit layer: register it once at start-up beside the service's other layers.
+///
+/// Only events whose target is [`AUDIT_TARGET`] are recorded; everything else passes
+/// by untouched (this layer never disables a callsite for other layers). On the
+/// caller's thread it only captures fields and span context and queues the record:
+/// sequence numbers, hashing, MACs and I/O happen on the writer thread.
+pub struct AuditLayer {
+    pub(crate) queue: Queue,
+    pub(crate) span_fields: Vec<(String, SpanTarget)>,
+}
+
+impl<S> tracing_subscriber::Layer<S> for AuditLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut sc = SpanContext::default();
+        attrs.record(&mut SpanVisitor {
+            map: &self.span_fields,
+            ctx: &mut sc,
+        });
+        if !sc.is_empty()
+            && let Some(span) = ctx.span(id)
+        {
+            span.extensions_mut().insert(sc);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        let mut sc = ext.remove::<SpanContext>().unwrap_or_default();
+        values.record(&mut SpanVisitor {
+            map: &self.span_fields,
+            ctx: &mut sc,
+        });
+        if !sc.is_empty() {
+            ext.insert(sc);
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        if meta.target() != AUDIT_TARGET {
+            return;
+        }
+        let mut record = Event::new(String::new());
+        event.record(&mut EventVisitor { event: &mut record });
+        if record.action.is_empty() {
+            // On the audit target without the marker: a mistake in the emitting code.
+            // Keep the record (nothing is dropped silently) under a name that says so.
+            record.action = "audit.unmarked".into();
+        }
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope {
+                if let Some(sc) = span.extensions().get::<SpanContext>() {
+                    sc.fill(&mut record);
+                }
+            }
+        }
+        self.queue.send(record);
+    }
+}

@@ -1,0 +1,260 @@
+//! The `tracing` side of audit-trail: a [`tracing_subscriber::Layer`] that records
+//! audit events into a hash-chained trail, and the writer pipeline behind it.
+//!
+//! # Overview
+//!
+//! Audit events are ordinary `tracing` events with the target [`AUDIT_TARGET`] and the
+//! marker field `audit.action`. [`AuditLayer`] picks them out (everything else passes
+//! by untouched), captures their fields and the actor / request / tenancy context of
+//! the enclosing spans, and queues them to one writer thread, which assigns `seq`,
+//! hash-chains, MACs and appends them (see `audit-core`).
+//!
+//! # Example
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use audit_core::{Key, WriterConfig};
+//! use audit_layer::{AUDIT_TARGET, AuditBuilder, non_audit};
+//! use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let (audit, guard) = AuditBuilder::new(WriterConfig::new(dir.path(), "billing", Key::generate()?)).build()?;
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_subscriber::fmt::layer().with_filter(non_audit()))
+//!     .with(audit);
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let span = tracing::info_span!("request", actor = "alice", request_id = "r-1");
+//!     let _enter = span.enter();
+//!     tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "invoice.refund", amount_cents = 1299u64);
+//!     tracing::info!("ordinary narration passes by untouched");
+//! });
+//! guard.shutdown()?; // flushes, seals, and reports any error
+//! # Ok(()) }
+//! ```
+//!
+//! # Errors
+//!
+//! [`AuditBuilder::build`] fails when the stream cannot be opened (see
+//! `audit_core::Error`); [`AuditGuard::flush`] and [`AuditGuard::shutdown`] return an
+//! [`AuditError`] when records could not be made durable.
+#![deny(missing_docs)]
+
+mod capture;
+mod layer;
+mod pipeline;
+
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+
+use audit_core::{Timestamp, Writer, WriterConfig};
+
+pub use capture::{DEFAULT_SPAN_FIELDS, MARKER_FIELD, SpanTarget};
+pub use layer::{AUDIT_TARGET, AuditLayer, is_audit, non_audit};
+pub use pipeline::Overflow;
+
+/// An audit pipeline error: the stream could not be opened, or records could not be
+/// made durable.
+#[derive(Debug)]
+pub struct AuditError {
+    message: String,
+    core: Option<audit_core::Error>,
+}
+
+impl AuditError {
+    fn msg(message: String) -> AuditError {
+        AuditError {
+            message,
+            core: None,
+        }
+    }
+
+    /// The storage error behind this one, if any (its `kind()` tells the class).
+    pub fn core(&self) -> Option<&audit_core::Error> {
+        self.core.as_ref()
+    }
+}
+
+impl From<audit_core::Error> for AuditError {
+    fn from(e: audit_core::Error) -> Self {
+        AuditError {
+            message: e.to_string(),
+            core: Some(e),
+        }
+    }
+}
+
+impl std::fmt::Display for AuditError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AuditError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.core
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Builds an [`AuditLayer`] and its [`AuditGuard`].
+#[derive(Debug, Clone)]
+pub struct AuditBuilder {
+    writer: WriterConfig,
+    overflow: Overflow,
+    capacity: usize,
+    span_fields: Vec<(String, SpanTarget)>,
+}
+
+impl AuditBuilder {
+    /// A builder writing to the stream `writer` describes, with lossless
+    /// backpressure ([`Overflow::Block`]), a queue of 65,536 events, and the
+    /// [`DEFAULT_SPAN_FIELDS`].
+    pub fn new(writer: WriterConfig) -> AuditBuilder {
+        AuditBuilder {
+            writer,
+            overflow: Overflow::default(),
+            capacity: 65_536,
+            span_fields: DEFAULT_SPAN_FIELDS
+                .iter()
+                .map(|(n, t)| ((*n).to_owned(), *t))
+                .collect(),
+        }
+    }
+
+    /// What to do when the queue is full.
+    pub fn overflow(mut self, overflow: Overflow) -> AuditBuilder {
+        self.overflow = overflow;
+        self
+    }
+
+    /// How many events the queue holds.
+    pub fn queue_capacity(mut self, capacity: usize) -> AuditBuilder {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Also read span field `name` as `target` (in addition to the defaults).
+    pub fn span_field(mut self, name: impl Into<String>, target: SpanTarget) -> AuditBuilder {
+        self.span_fields.push((name.into(), target));
+        self
+    }
+
+    /// Opens the stream (continuing its chain) and starts the writer thread.
+    ///
+    /// # Errors
+    /// The stream cannot be opened (locked, corrupt, wrong key, I/O), or the thread
+    /// cannot be started.
+    pub fn build(self) -> Result<(AuditLayer, AuditGuard), AuditError> {
+        let writer = Writer::open(self.writer)?;
+        let (queue, handle) = pipeline::start(writer, self.capacity, self.overflow)
+            .map_err(|e| AuditError::msg(format!("cannot start the audit writer thread: {e}")))?;
+        let guard = AuditGuard {
+            queue: queue.clone(),
+            handle: Some(handle),
+        };
+        Ok((
+            AuditLayer {
+                queue,
+                span_fields: self.span_fields,
+            },
+            guard,
+        ))
+    }
+}
+
+/// Keeps the audit writer running. Dropping it flushes, seals the segment and joins
+/// the writer thread (printing any error to standard error); call
+/// [`AuditGuard::shutdown`] to get that error as a `Result` instead.
+#[must_use = "dropping the guard stops the audit writer; keep it alive as long as the program runs"]
+pub struct AuditGuard {
+    queue: pipeline::Queue,
+    handle: Option<JoinHandle<Result<(), String>>>,
+}
+
+/// A snapshot of the pipeline's health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// False after a failed write, until a write succeeds again.
+    pub healthy: bool,
+    /// When the last batch was written.
+    pub last_write: Option<Timestamp>,
+    /// The last write error.
+    pub last_error: Option<String>,
+    /// Events written so far.
+    pub written: u64,
+    /// Events dropped so far (overflow policy `Drop` / `BlockTimeout`, or after shutdown).
+    pub dropped: u64,
+    /// Failed write attempts so far.
+    pub write_errors: u64,
+    /// Events waiting in the queue.
+    pub queue_depth: usize,
+}
+
+impl AuditGuard {
+    /// Returns when every event emitted before this call is durable.
+    ///
+    /// # Errors
+    /// The writer has stopped or could not make the records durable.
+    pub fn flush(&self) -> Result<(), AuditError> {
+        self.queue.flush().map_err(AuditError::msg)
+    }
+
+    /// The pipeline's health now.
+    pub fn health(&self) -> Health {
+        let s = &self.queue.shared;
+        let last = s.last_write_micros.load(Ordering::Relaxed);
+        Health {
+            healthy: s.healthy.load(Ordering::Acquire) && !s.closed.load(Ordering::Acquire),
+            last_write: (last != 0).then(|| Timestamp::from_unix_micros(last)),
+            last_error: s
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            written: s.written_total.load(Ordering::Relaxed),
+            dropped: s.dropped_total.load(Ordering::Relaxed),
+            write_errors: s.write_errors.load(Ordering::Relaxed),
+            queue_depth: self.queue.queue_depth(),
+        }
+    }
+
+    /// Writes everything queued, seals the segment, and stops the writer thread.
+    ///
+    /// # Errors
+    /// Records could not be written (after retrying) or the segment not sealed.
+    pub fn shutdown(mut self) -> Result<(), AuditError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), AuditError> {
+        let Some(handle) = self.handle.take() else {
+            return Ok(());
+        };
+        self.queue.send_shutdown();
+        match handle.join() {
+            Ok(r) => r.map_err(AuditError::msg),
+            Err(_) => Err(AuditError::msg("the audit writer thread panicked".into())),
+        }
+    }
+
+    #[doc(hidden)]
+    /// Test seam: holds the writer thread before its next batch while the returned
+    /// guard lives.
+    pub fn stall_writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.queue
+            .shared
+            .stall
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for AuditGuard {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            eprintln!("audit-trail: shutting down the audit writer failed: {e}");
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The bounded queue between callers and the one writer thread of a stream.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use audit_core::{Entry, Event, Gap, Timestamp, Writer};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+/// What happens when the queue to the writer is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Wait for room: lossless backpressure. The default.
+    #[default]
+    Block,
+    /// Wait up to this long, then drop the event — never silently: the writer records
+    /// a chained `gap` record with the count and time range, and a counter rises.
+    BlockTimeout(Duration),
+    /// Drop the event at once when the queue is full (with a `gap` record, as above).
+    Drop,
+}
+
+/// The most events written in one batch (one `write`, one fsync).
+const MAX_BATCH: usize = 4096;
+
+// Events are nearly every message; boxing them would add an allocation each.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Msg {
+    Event(Event),
+    Flush(Sender<Result<(), String>>),
+    Shutdown,
+}
+
+/// Lost events not yet reported in a `gap` record.
+#[derive(Debug, Default)]
+struct Lost {
+    count: u64,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+}
+
+/// State shared by the layer, the guard and the writer thread.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    lost: Mutex<Lost>,
+    pub dropped_total: AtomicU64,
+    pub written_total: AtomicU64,
+    pub write_errors: AtomicU64,
+    /// Microseconds since the Unix epoch of the last successful write; 0 = never.
+    pub last_write_micros: AtomicI64,
+    pub last_error: Mutex<Option<String>>,
+    pub healthy: AtomicBool,
+    pub closed: AtomicBool,
+    refused_after_close: AtomicU64,
+    /// Test seam: the writer thread takes this lock around each batch, so a test can
+    /// stall it deterministically.
+    #[doc(hidden)]
+    pub stall: Mutex<()>,
+}
+
+impl Shared {
+    fn record_loss(&self, ts: Timestamp) {
+        let mut lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
+        lost.count += 1;
+        lost.from.get_or_insert(ts);
+        lost.to = Some(ts);
+        self.dropped_total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn take_gap(&self) -> Option<Gap> {
+        let mut lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
+        if lost.count == 0 {
+            return None;
+        }
+        let gap = Gap {
+            count: lost.count,
+            from: lost.from.unwrap_or_else(Timestamp::now),
+            to: lost.to.unwrap_or_else(Timestamp::now),
+            reason: "queue_full".into(),
+        };
+        *lost = Lost::default();
+        Some(gap)
+    }
+
+    fn set_error(&self, e: &dyn fmt::Display) {
+        self.write_errors.fetch_add(1, Ordering::Relaxed);
+        self.healthy.store(false, Ordering::Release);
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+    }
+}
+
+/// The sending side, used by the layer on the caller's thread.
+#[derive(Clone)]
+pub(crate) struct Queue {
+    tx: Sender<Msg>,
+    overflow: Overflow,
+    pub shared: Arc<Shared>,
+}
+
+impl Queue {
+    /// Hands an event to the writer per the overflow policy. No I/O, no hashing.
+    pub(crate) fn send(&self, event: Event) {
+        let ts = event.ts;
+        let result = match self.overflow {
+            Overflow::Block => self.tx.send(Msg::Event(event)).map_err(|_| false),
+            Overflow::Drop => self
+                .tx
+                .try_send(Msg::Event(event))
+                .map_err(|e| matches!(e, TrySendError::Full(_))),
+            Overflow::BlockTimeout(d) => self
+                .tx
+                .send_timeout(Msg::Event(event), d)
+                .map_err(|e| e.is_timeout()),
+        };
+        match result {
+            Ok(()) => {}
+            // Full: the writer will record a gap.
+            Err(true) => self.shared.record_loss(ts),
+            // The writer has stopped: nobody can record a gap any more, so say it here.
+            Err(false) => {
+                if self
+                    .shared
+                    .refused_after_close
+                    .fetch_add(1, Ordering::Relaxed)
+                    == 0
+                {
+                    eprintln!(
+                        "audit-trail: an audit event was emitted after the audit writer stopped; it was not recorded (and neither will later ones be)"
+                    );
+                }
+                self.shared.dropped_total.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Waits until every event sent before this call is durable.
+    pub(crate) fn flush(&self) -> Result<(), String> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.tx
+            .send(Msg::Flush(tx))
+            .map_err(|_| "the audit writer has stopped".to_owned())?;
+        rx.recv()
+            .map_err(|_| "the audit writer stopped before the flush completed".to_owned())?
+    }
+
+    /// Asks the writer to write what is queued, seal, and stop (waits for room).
+    pub(crate) fn send_shutdown(&self) {
+        let _ = self.tx.send(Msg::Shutdown);
+    }
+
+    pub(crate) fn queue_depth(&self) -> usize {
+        self.tx.len()
+    }
+}
+
+/// Starts the writer thread; returns the queue and the thread's handle.
+pub(crate) fn start(
+    writer: Writer,
+    capacity: usize,
+    overflow: Overflow,
+) -> std::io::Result<(Queue, JoinHandle<Result<(), String>>)> {
+    let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
+    let shared = Arc::new(Shared {
+        healthy: AtomicBool::new(true),
+        ..Shared::default()
+    });
+    let thread_shared = Arc::clone(&shared);
+    let handle = std::thread::Builder::new()
+        .name("audit-writer".into())
+        .spawn(move || run(writer, &rx, &thread_shared))?;
+    Ok((
+        Queue {
+            tx,
+            overflow,
+            shared,
+        },
+        handle,
+    ))
+}
+
+/// The writer thread: drains batches, appends them (retrying with backoff on
+/// errors), answers flushes, and seals the segment on shutdown.
+fn run(mut writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), String> {
+    let mut batch: Vec<Entry> = Vec::with_capacity(MAX_BATCH);
+    let mut flushes: Vec<Sender<Result<(), String>>> = Vec::new();
+    let mut shutdown = false;
+    while !shutdown {
+        let first = match rx.recv() {
+            Ok(m) => m,
+            Err(_) => break, // every sender is gone
+        };
+        let mut take = |m: Msg, batch: &mut Vec<Entry>| match m {
+            Msg::Event(e) => batch.push(Entry::Event(e)),
+            Msg::Flush(tx) => flushes.push(tx),
+            Msg::Shutdown => shutdown = true,
+        };
+        take(first, &mut batch);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(m) => take(m, &mut batch),
+                Err(_) => break,
+            }
+        }
+        let _stall = shared.stall.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(gap) = shared.take_gap() {
+            batch.insert(0, Entry::Gap(gap));
+        }
+        let written = write_with_retry(&mut writer, &batch, shared, shutdown);
+        let result = written.and_then(|()| {
+            if flushes.is_empty() {
+                Ok(())
+            } else {
+                writer.sync().map_err(|e| e.to_string())
+            }
+        });
+        for f in flushes.drain(..) {
+            let _ = f.send(result.clone());
+        }
+        if let Err(e) = result {
+            // Only reachable while shutting down (see write_with_retry).
+            shared.closed.store(true, Ordering::Release);
+            return Err(e);
+        }
+        batch.clear();
+    }
+    shared.closed.store(true, Ordering::Release);
+    writer.close().map_err(|e| {
+        shared.set_error(&e);
+        e.to_string()
+    })
+}
+
+/// Appends `batch`, retrying failed writes with backoff (100 ms doubling to 5 s).
+/// While running, it retries until the write succeeds (callers wait or drop with a
+/// gap, per the overflow policy); while shutting down it gives up after about 10 s
+/// and returns the error, which `shutdown()` reports.
+fn write_with_retry(
+    writer: &mut Writer,
+    batch: &[Entry],
+    shared: &Shared,
+    shutting_down: bool,
+) -> Result<(), String> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut backoff = Duration::from_millis(100);
+    let mut waited = Duration::ZERO;
+    loop {
+        match writer.append(batch) {
+            Ok(_) => {
+                let events = batch
+                    .iter()
+                    .filter(|e| matches!(e, Entry::Event(_)))
+                    .count() as u64;
+                shared.written_total.fetch_add(events, Ordering::Relaxed);
+                shared
+                    .last_write_micros
+                    .store(Timestamp::now().unix_micros(), Ordering::Relaxed);
+                shared.healthy.store(true, Ordering::Release);
+                return Ok(());
+            }
+            Err(e) => {
+                shared.set_error(&e);
+                if shutting_down && waited >= Duration::from_secs(10) {
+                    return Err(format!(
+                        "{} audit events could not be written: {e}",
+                        batch.len()
+                    ));
+                }
+                std::thread::sleep(backoff);
+                waited += backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The layer and pipeline as a service uses them: separation from narration, loss
+//! accounting, shutdown, and concurrency.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use audit_core::{Key, VerifyOptions, WriterConfig, verify_dir};
+use audit_layer::{AUDIT_TARGET, AuditBuilder, AuditGuard, Overflow, non_audit};
+use serde_json::Value;
+use tracing::Dispatch;
+use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
+
+fn key() -> Key {
+    Key::from_hex(&"3c".repeat(32)).unwrap()
+}
+
+fn builder(dir: &Path) -> AuditBuilder {
+    AuditBuilder::new(WriterConfig::new(dir, "layer-test", key()))
+}
+
+/// Every record of the trail, in stream order.
+fn records(dir: &Path) -> Vec<Value> {
+    let mut out = Vec::new();
+    for seg in audit_core::segment::list_segments(dir).unwrap() {
+        let text = std::fs::read_to_string(dir.join(&seg.file_name)).unwrap();
+        out.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+        );
+    }
+    out
+}
+
+fn events(dir: &Path) -> Vec<Value> {
+    records(dir)
+        .into_iter()
+        .filter(|r| r["kind"] == "event")
+        .collect()
+}
+
+fn assert_verifies(dir: &Path) {
+    let report = verify_dir(
+        dir,
+        &VerifyOptions {
+            key: Some(key()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(report.ok(), "{:?}", report.failures);
+}
+
+/// A `fmt` writer that keeps everything in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+fn dispatch(audit: audit_layer::AuditLayer, console: &Captured) -> Dispatch {
+    Dispatch::new(
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(console.clone())
+                    .with_filter(non_audit()),
+            )
+            .with(audit),
+    )
+}
+
+mod narration {
+    /// Emits a narration-style event: its module-path target, and exactly the field
+    /// names an audit event uses.
+    pub fn narrate(i: u64) {
+        tracing::info!(
+            actor = "orchestrator",
+            action = "pool.deleted",
+            target = "pool-7",
+            human = "deleting the pool because it is idle",
+            correlation_id = i,
+            "narration"
+        );
+    }
+}
+
+#[test]
+fn only_audit_events_reach_the_trail_and_none_reach_fmt() {
+    let dir = tempfile::tempdir().unwrap();
+    let console = Captured::default();
+    let (audit, guard) = builder(dir.path()).build().unwrap();
+    let dispatch = dispatch(audit, &console);
+    let threads = 4u64;
+    let per_thread = 50u64;
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let dispatch = dispatch.clone();
+            s.spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    for i in 0..per_thread {
+                        for _ in 0..100 {
+                            narration::narrate(i);
+                        }
+                        tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "pool.deleted", thread = t, n = i);
+                    }
+                });
+            });
+        }
+    });
+    guard.shutdown().unwrap();
+
+    let evs = events(dir.path());
+    assert_eq!(
+        evs.len() as u64,
+        threads * per_thread,
+        "exactly the audit events"
+    );
+    for t in 0..threads {
+        let ns: Vec<u64> = evs
+            .iter()
+            .filter(|e| e["fields"]["thread"] == t)
+            .map(|e| e["fields"]["n"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            ns,
+            (0..per_thread).collect::<Vec<_>>(),
+            "thread {t}'s events in order"
+        );
+    }
+    assert!(
+        evs.iter()
+            .all(|e| e["action"] == "pool.deleted" && e["fields"].get("human").is_none())
+    );
+    assert_verifies(dir.path());
+
+    let out = String::from_utf8(console.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        out.lines().count() as u64,
+        threads * per_thread * 100,
+        "all narration, nothing else"
+    );
+    assert!(
+        !out.contains("audit.action") && !out.contains(AUDIT_TARGET),
+        "an audit event reached fmt"
+    );
+}
+
+#[test]
+fn span_context_fills_actor_request_and_tenancy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = builder(dir.path()).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    tracing::dispatcher::with_default(&dispatch, || {
+        let outer = tracing::info_span!(
+            "request",
+            request_id = "req-9",
+            org_id = "org-1",
+            client_ip = "198.51.100.4"
+        );
+        let _o = outer.enter();
+        let inner = tracing::info_span!(
+            "handler",
+            actor = "alice",
+            session_id = tracing::field::Empty,
+            password = "hunter2"
+        );
+        let _i = inner.enter();
+        inner.record("session_id", "sess-3");
+        tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "token.created", audit.outcome = "success");
+        // An explicit value beats the span's.
+        tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "token.revoked", audit.actor = "bob");
+    });
+    guard.shutdown().unwrap();
+    let evs = events(dir.path());
+    assert_eq!(
+        evs[0]["actor"],
+        serde_json::json!({"id": "alice", "ip": "198.51.100.4", "session": "sess-3"})
+    );
+    assert_eq!(evs[0]["request_id"], "req-9");
+    assert_eq!(evs[0]["org_id"], "org-1");
+    assert_eq!(evs[0]["outcome"], "success");
+    assert_eq!(evs[1]["actor"]["id"], "bob");
+    let raw: String = records(dir.path()).iter().map(Value::to_string).collect();
+    assert!(
+        !raw.contains("hunter2"),
+        "unmapped span fields are never captured"
+    );
+}
+
+fn emit(dispatch: &Dispatch, n: u64) {
+    tracing::dispatcher::with_default(dispatch, || {
+        for i in 0..n {
+            tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = i);
+        }
+    });
+}
+
+#[test]
+fn drops_under_a_stalled_writer_end_in_a_gap_record_with_the_exact_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = builder(dir.path())
+        .overflow(Overflow::Drop)
+        .queue_capacity(8)
+        .build()
+        .unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    {
+        let _stall = guard.stall_writer();
+        emit(&dispatch, 200);
+    }
+    guard.flush().unwrap();
+    let health = guard.health();
+    assert!(
+        health.dropped > 0,
+        "the stalled writer must have caused drops"
+    );
+    guard.shutdown().unwrap();
+    let recs = records(dir.path());
+    let gaps: Vec<&Value> = recs.iter().filter(|r| r["kind"] == "gap").collect();
+    let written = recs.iter().filter(|r| r["kind"] == "event").count() as u64;
+    let gap_total: u64 = gaps.iter().map(|g| g["count"].as_u64().unwrap()).sum();
+    assert!(!gaps.is_empty());
+    assert_eq!(gap_total, health.dropped);
+    assert_eq!(
+        written + gap_total,
+        200,
+        "every event is either written or counted in a gap"
+    );
+    assert!(
+        gaps.iter()
+            .all(|g| g["reason"] == "queue_full" && g["from"].as_str() <= g["to"].as_str())
+    );
+    assert_verifies(dir.path());
+}
+
+#[test]
+fn block_loses_nothing_under_a_stalled_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = builder(dir.path()).queue_capacity(8).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    std::thread::scope(|s| {
+        let stall = guard.stall_writer();
+        let d = dispatch.clone();
+        let producer = s.spawn(move || emit(&d, 500));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(
+            !producer.is_finished(),
+            "a full queue must hold the producer back"
+        );
+        drop(stall);
+        producer.join().unwrap();
+    });
+    assert_eq!(guard.health().dropped, 0);
+    guard.shutdown().unwrap();
+    let recs = records(dir.path());
+    assert_eq!(recs.iter().filter(|r| r["kind"] == "event").count(), 500);
+    assert!(recs.iter().all(|r| r["kind"] != "gap"));
+}
+
+#[test]
+fn events_just_before_the_guard_drops_or_shutdown_are_all_written() {
+    for use_shutdown in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (audit, guard): (_, AuditGuard) = builder(dir.path()).build().unwrap();
+        let dispatch = dispatch(audit, &Captured::default());
+        emit(&dispatch, 1000);
+        if use_shutdown {
+            guard.shutdown().unwrap();
+        } else {
+            drop(guard);
+        }
+        let evs = events(dir.path());
+        assert_eq!(evs.len(), 1000, "shutdown() = {use_shutdown}");
+        let last = records(dir.path()).pop().unwrap();
+        assert_eq!(last["kind"], "seal", "the segment is sealed");
+    }
+}
+
+#[test]
+fn flush_returns_when_earlier_events_are_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = builder(dir.path()).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    emit(&dispatch, 10);
+    guard.flush().unwrap();
+    // Read while the writer still runs: the 10 events are on disk already.
+    assert_eq!(events(dir.path()).len(), 10);
+    let h = guard.health();
+    assert!(
+        h.healthy && h.written == 10 && h.last_write.is_some() && h.last_error.is_none(),
+        "{h:?}"
+    );
+    guard.shutdown().unwrap();
+}
+
+#[test]
+fn eight_threads_times_100k_events_give_a_gapless_verified_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = WriterConfig::new(dir.path(), "layer-test", key());
+    config.durability = audit_core::Durability::Never;
+    let (audit, guard) = AuditBuilder::new(config).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            let d = dispatch.clone();
+            s.spawn(move || emit(&d, 100_000));
+        }
+    });
+    guard.shutdown().unwrap();
+    // verify_dir checks that seq is gapless from 0 and the chain links.
+    assert_verifies(dir.path());
+    let mut events = 0;
+    for seg in audit_core::segment::list_segments(dir.path()).unwrap() {
+        let text = std::fs::read_to_string(dir.path().join(&seg.file_name)).unwrap();
+        events += text
+            .lines()
+            .filter(|l| l.contains(r#","kind":"event","#))
+            .count();
+    }
+    assert_eq!(events, 800_000);
+}
