@@ -1,4 +1,6 @@
-//! Quickstart: writes a small audit trail and verifies it.
+//! Quickstart: a service's `tracing` set-up with the audit layer beside its console
+//! logging; it emits audit events (and narration, which stays out of the trail),
+//! then verifies the trail.
 //!
 //! ```text
 //! cargo run --example quickstart [-- --records N]
@@ -9,13 +11,13 @@
 //! - `AUDIT_HMAC_KEY_FILE`: the key file; when unset, `<storage path>.key` is used,
 //!   and created (mode 0600) if it does not exist.
 //! - `AUDIT_ROTATION`: `daily`, `hourly`, `size:64KiB`, or a comma-separated mix.
+//! - `AUDIT_FSYNC`, `AUDIT_OVERFLOW`, `AUDIT_SERVICE`: as for `init_from_env`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use audit_trail::{
-    Actor, Event, Key, Outcome, Rotation, VerifyOptions, Writer, WriterConfig, verify_dir,
-};
+use audit_trail::{AUDIT_TARGET, AuditBuilder, Key, VerifyOptions, non_audit, verify_dir};
+use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
 fn main() -> ExitCode {
     match run() {
@@ -62,46 +64,58 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         }
     };
     let key = Key::from_file(&key_path)?;
-    let mut config = WriterConfig::new(&dir, "quickstart", key.clone());
-    if let Ok(r) = std::env::var("AUDIT_ROTATION") {
-        config.rotation = r.parse::<Rotation>()?;
-    }
-
-    let mut writer = Writer::open(config)?;
-    println!(
-        "writing {records} audit events to {} ({:?})",
-        dir.display(),
-        writer.opened()
-    );
-    let actions = [
-        ("auth.success", "auth", Outcome::Success),
-        ("pool.created", "resources", Outcome::Success),
-        ("token.created", "auth", Outcome::Success),
-        ("authz.denied", "authz", Outcome::Denied),
-        ("pool.deleted", "resources", Outcome::Success),
-    ];
-    let mut batch = Vec::new();
-    for (i, &(action, category, outcome)) in (0..records).zip(actions.iter().cycle()) {
-        let mut e = Event::new(action)
-            .field("pool_id", format!("pool-{}", i % 7))
-            .field("attempt", i);
-        e.category = Some(category.into());
-        e.outcome = outcome;
-        e.actor = Actor {
-            id: Some(format!("user-{}", i % 3)),
-            ip: Some("192.0.2.10".into()),
-            auth: Some("oidc".into()),
-            session: None,
-        };
-        e.request_id = Some(format!("req-{i:06}"));
-        batch.push(e.into());
-        if batch.len() == 256 {
-            writer.append(&batch)?;
-            batch.clear();
+    // The operators' variables (AUDIT_ROTATION, AUDIT_FSYNC, AUDIT_OVERFLOW, …), with the
+    // quickstart's defaults for the path, the key it may just have created, and the name.
+    let lookup = |name: &str| match name {
+        "AUDIT_STORAGE_PATH" => Some(dir.display().to_string()),
+        "AUDIT_HMAC_KEY_FILE" => Some(key_path.display().to_string()),
+        "AUDIT_SERVICE" => Some(std::env::var(name).unwrap_or_else(|_| "quickstart".into())),
+        _ => std::env::var(name).ok(),
+    };
+    let Some(builder) = AuditBuilder::from_lookup(lookup)? else {
+        return Err("AUDIT_ENABLED=false: the quickstart has nothing to show".into());
+    };
+    let (audit, guard) = builder.build()?;
+    // The service's usual console logging, which never shows audit events, plus the
+    // audit layer.
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_filter(non_audit()),
+        )
+        .with(audit);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!("writing {records} audit events to {}", dir.display());
+        // Narration with the same field names as an audit event: console only.
+        tracing::info!(
+            actor = "scheduler",
+            action = "pool.deleted",
+            "narration never enters the audit trail"
+        );
+        let actions = [
+            ("auth.success", "auth", "success"),
+            ("pool.created", "resources", "success"),
+            ("token.created", "auth", "success"),
+            ("authz.denied", "authz", "denied"),
+            ("pool.deleted", "resources", "success"),
+        ];
+        for (i, &(action, category, outcome)) in (0..records).zip(actions.iter().cycle()) {
+            // The request's context comes from its span.
+            let span = tracing::info_span!("request", request_id = %format!("req-{i:06}"), actor = %format!("user-{}", i % 3), client_ip = "192.0.2.10");
+            let _enter = span.enter();
+            tracing::event!(
+                target: AUDIT_TARGET,
+                tracing::Level::INFO,
+                audit.action = action,
+                audit.category = category,
+                audit.outcome = outcome,
+                audit.resource = %format!("pool-{}", i % 7),
+                attempt = i,
+            );
         }
-    }
-    writer.append(&batch)?;
-    writer.close()?;
+    });
+    guard.shutdown()?;
 
     let report = verify_dir(
         &dir,

@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 mod capture;
+mod config;
 mod layer;
 mod pipeline;
 
@@ -50,8 +51,55 @@ use std::thread::JoinHandle;
 use audit_core::{Timestamp, Writer, WriterConfig};
 
 pub use capture::{DEFAULT_SPAN_FIELDS, MARKER_FIELD, SpanTarget};
+pub use config::ENV_VARS;
 pub use layer::{AUDIT_TARGET, AuditLayer, is_audit, non_audit};
 pub use pipeline::Overflow;
+
+/// The one-line set-up: reads the configuration from the environment
+/// ([`ENV_VARS`]), starts the audit writer, and installs the global subscriber — a
+/// `fmt` layer to standard error that never shows audit events, plus the audit layer.
+///
+/// Returns `Ok(None)` when `AUDIT_ENABLED=false` (after saying on standard error that
+/// nothing is recorded). Services that compose their own subscriber use
+/// [`AuditBuilder`] and [`non_audit`] instead.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let _guard = audit_layer::init_from_env()?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// A bad or missing variable (named in the message), a stream that cannot be
+/// opened, a global subscriber already installed, or a build of `tracing` whose
+/// compile-time maximum level (`max_level_*` features) removes audit events.
+pub fn init_from_env() -> Result<Option<AuditGuard>, AuditError> {
+    use tracing_subscriber::{Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _};
+    if tracing::level_filters::STATIC_MAX_LEVEL < tracing::level_filters::LevelFilter::INFO {
+        return Err(AuditError::msg(format!(
+            "tracing was built with a compile-time maximum level of {} (a `max_level_*` feature): audit events, emitted at INFO, would be removed; expected INFO or more verbose",
+            tracing::level_filters::STATIC_MAX_LEVEL
+        )));
+    }
+    let console = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(non_audit());
+    let Some(builder) = AuditBuilder::from_env()? else {
+        eprintln!("audit-trail: AUDIT_ENABLED=false: audit events are NOT being recorded");
+        tracing_subscriber::registry()
+            .with(console)
+            .try_init()
+            .map_err(|e| AuditError::msg(format!("cannot install the global subscriber: {e}")))?;
+        return Ok(None);
+    };
+    let (layer, guard) = builder.build()?;
+    tracing_subscriber::registry()
+        .with(console)
+        .with(layer)
+        .try_init()
+        .map_err(|e| AuditError::msg(format!("cannot install the global subscriber: {e}")))?;
+    Ok(Some(guard))
+}
 
 /// An audit pipeline error: the stream could not be opened, or records could not be
 /// made durable.

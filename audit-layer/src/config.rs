@@ -1,0 +1,226 @@
+//! Configuration from the environment, with the names operators already use.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use audit_core::{Durability, Key, Rotation, WriterConfig};
+
+use crate::{AuditBuilder, AuditError, Overflow};
+
+/// The environment variables read by [`AuditBuilder::from_env`].
+pub const ENV_VARS: &[(&str, &str)] = &[
+    (
+        "AUDIT_ENABLED",
+        "`true` (default) or `false`; `false` records nothing and says so on stderr",
+    ),
+    (
+        "AUDIT_STORAGE_BACKEND",
+        "`local` (the default and, for now, the only backend)",
+    ),
+    (
+        "AUDIT_STORAGE_PATH",
+        "the stream directory (default `./audit-trail`)",
+    ),
+    (
+        "AUDIT_SERVICE",
+        "the service name written in every event (default: the executable's name)",
+    ),
+    (
+        "AUDIT_HMAC_KEY_FILE",
+        "the key file (required; create one with `audit keygen FILE`)",
+    ),
+    (
+        "AUDIT_FSYNC",
+        "`batch` (default), `interval:<N>ms|s`, or `never`",
+    ),
+    (
+        "AUDIT_ROTATION",
+        "`daily`, `hourly`, `size:<N>[KiB|MiB|GiB]`, comma-separated (default `daily,size:128MiB`)",
+    ),
+    (
+        "AUDIT_OVERFLOW",
+        "`block` (default), `block:<N>ms|s` (then drop with a gap record), or `drop`",
+    ),
+];
+
+fn bad(var: &str, expected: &str, found: &str) -> AuditError {
+    AuditError::msg(format!("{var}: expected {expected}, found {found:?}"))
+}
+
+impl AuditBuilder {
+    /// Reads the configuration from the environment (see [`ENV_VARS`]).
+    ///
+    /// Returns `Ok(None)` when `AUDIT_ENABLED=false`.
+    ///
+    /// # Errors
+    /// A missing key file variable or a bad value, naming the variable, what was
+    /// expected and what was found; or a key file that cannot be used.
+    pub fn from_env() -> Result<Option<AuditBuilder>, AuditError> {
+        AuditBuilder::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`AuditBuilder::from_env`], reading variables through `get`.
+    ///
+    /// # Errors
+    /// As [`AuditBuilder::from_env`].
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<AuditBuilder>, AuditError> {
+        if let Some(v) = get("AUDIT_ENABLED") {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => {}
+                "false" | "0" | "no" | "off" => return Ok(None),
+                _ => return Err(bad("AUDIT_ENABLED", "`true` or `false`", &v)),
+            }
+        }
+        if let Some(v) = get("AUDIT_STORAGE_BACKEND")
+            && v.trim() != "local"
+        {
+            return Err(bad(
+                "AUDIT_STORAGE_BACKEND",
+                "`local` (the only backend so far)",
+                &v,
+            ));
+        }
+        let path =
+            PathBuf::from(get("AUDIT_STORAGE_PATH").unwrap_or_else(|| "./audit-trail".into()));
+        let service = get("AUDIT_SERVICE").unwrap_or_else(default_service);
+        let key_file = get("AUDIT_HMAC_KEY_FILE").ok_or_else(|| {
+            AuditError::msg(
+                "AUDIT_HMAC_KEY_FILE: expected the path of a key file (create one with `audit keygen FILE`), found it unset".into(),
+            )
+        })?;
+        let key = Key::from_file(key_file.as_ref())?;
+        let mut writer = WriterConfig::new(path, service, key);
+        if let Some(v) = get("AUDIT_FSYNC") {
+            writer.durability = v
+                .parse::<Durability>()
+                .map_err(|e| AuditError::msg(format!("AUDIT_FSYNC: {e}")))?;
+        }
+        if let Some(v) = get("AUDIT_ROTATION") {
+            writer.rotation = v
+                .parse::<Rotation>()
+                .map_err(|e| AuditError::msg(format!("AUDIT_ROTATION: {e}")))?;
+        }
+        let mut builder = AuditBuilder::new(writer);
+        if let Some(v) = get("AUDIT_OVERFLOW") {
+            builder = builder.overflow(parse_overflow(&v)?);
+        }
+        Ok(Some(builder))
+    }
+}
+
+fn parse_overflow(v: &str) -> Result<Overflow, AuditError> {
+    let expected = "`block`, `block:<N>ms|s` or `drop`";
+    let t = v.trim().to_ascii_lowercase();
+    match t.as_str() {
+        "block" => Ok(Overflow::Block),
+        "drop" => Ok(Overflow::Drop),
+        _ => {
+            let spec = t
+                .strip_prefix("block:")
+                .ok_or_else(|| bad("AUDIT_OVERFLOW", expected, v))?;
+            let (num, mul) = match spec.strip_suffix("ms") {
+                Some(n) => (n, 1),
+                None => (
+                    spec.strip_suffix('s')
+                        .ok_or_else(|| bad("AUDIT_OVERFLOW", expected, v))?,
+                    1000,
+                ),
+            };
+            let n: u64 = num
+                .parse()
+                .map_err(|_| bad("AUDIT_OVERFLOW", expected, v))?;
+            Ok(Overflow::BlockTimeout(Duration::from_millis(
+                n.saturating_mul(mul),
+            )))
+        }
+    }
+}
+
+fn default_service() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown-service".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Option<AuditBuilder>, AuditError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        AuditBuilder::from_lookup(|n| map.get(n).cloned())
+    }
+
+    fn key_file(dir: &std::path::Path) -> String {
+        let p = dir.join("k");
+        std::fs::write(&p, "ab".repeat(32)).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        p.to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let kf = key_file(dir.path());
+        let b = with(&[
+            ("AUDIT_STORAGE_PATH", "/var/log/audit/x"),
+            ("AUDIT_SERVICE", "pool-manager"),
+            ("AUDIT_HMAC_KEY_FILE", &kf),
+            ("AUDIT_FSYNC", "interval:200ms"),
+            ("AUDIT_ROTATION", "hourly"),
+            ("AUDIT_OVERFLOW", "block:50ms"),
+            ("AUDIT_STORAGE_BACKEND", "local"),
+            ("AUDIT_ENABLED", "true"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(b.writer.dir, PathBuf::from("/var/log/audit/x"));
+        assert_eq!(b.writer.service, "pool-manager");
+        assert_eq!(
+            b.writer.durability,
+            Durability::Interval(Duration::from_millis(200))
+        );
+        assert_eq!(b.writer.rotation.period, Some(audit_core::Period::Hourly));
+        assert_eq!(
+            b.overflow,
+            Overflow::BlockTimeout(Duration::from_millis(50))
+        );
+    }
+
+    #[test]
+    fn disabled_means_none() {
+        assert!(with(&[("AUDIT_ENABLED", "false")]).unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_what_was_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let kf = key_file(dir.path());
+        for (var, val) in [
+            ("AUDIT_ENABLED", "maybe"),
+            ("AUDIT_STORAGE_BACKEND", "s3"),
+            ("AUDIT_FSYNC", "sometimes"),
+            ("AUDIT_ROTATION", "weekly"),
+            ("AUDIT_OVERFLOW", "spill"),
+        ] {
+            let err = with(&[("AUDIT_HMAC_KEY_FILE", &kf), (var, val)])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.starts_with(var) && err.contains(&format!("{val:?}")),
+                "{var}: {err}"
+            );
+        }
+        let err = with(&[]).err().unwrap().to_string();
+        assert!(err.contains("AUDIT_HMAC_KEY_FILE"), "{err}");
+    }
+}
