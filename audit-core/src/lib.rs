@@ -57,4 +57,6 @@ pub use key::Key;
 pub use record::{Actor, Entry, Event, FORMAT_VERSION, FieldValue, Gap, Outcome, RecordKind};
 pub use timestamp::Timestamp;
 pub use verify::{Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir};
-pub use writer::{Appended, Durability, Opened, Period, Rotation, Writer, WriterConfig};
+pub use writer::{
+    Appended, Durability, Opened, Period, Rotation, Writer, WriterConfig, parse_duration,
+};

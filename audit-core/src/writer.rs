@@ -45,22 +45,24 @@ impl FromStr for Durability {
         match s.trim().to_ascii_lowercase().as_str() {
             "batch" | "always" => Ok(Durability::EveryBatch),
             "never" | "off" => Ok(Durability::Never),
-            other => {
-                let spec = other.strip_prefix("interval:").ok_or_else(bad)?;
-                let (num, mul) = if let Some(n) = spec.strip_suffix("ms") {
-                    (n, 1)
-                } else if let Some(n) = spec.strip_suffix('s') {
-                    (n, 1000)
-                } else {
-                    return Err(bad());
-                };
-                let n: u64 = num.parse().map_err(|_| bad())?;
-                Ok(Durability::Interval(Duration::from_millis(
-                    n.saturating_mul(mul),
-                )))
-            }
+            other => other
+                .strip_prefix("interval:")
+                .and_then(parse_duration)
+                .map(Durability::Interval)
+                .ok_or_else(bad),
         }
     }
+}
+
+/// Parses a duration written `<N>ms` or `<N>s` (as in `interval:200ms`); `None` for
+/// anything else.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let (num, millis_per_unit) = match text.strip_suffix("ms") {
+        Some(n) => (n, 1),
+        None => (text.strip_suffix('s')?, 1000),
+    };
+    let n: u64 = num.parse().ok()?;
+    Some(Duration::from_millis(n.saturating_mul(millis_per_unit)))
 }
 
 /// A time period for rotation.

@@ -1,7 +1,6 @@
 //! Configuration from the environment, with the names operators already use.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use audit_core::{Durability, Key, Rotation, WriterConfig};
 
@@ -116,25 +115,11 @@ fn parse_overflow(v: &str) -> Result<Overflow, AuditError> {
     match t.as_str() {
         "block" => Ok(Overflow::Block),
         "drop" => Ok(Overflow::Drop),
-        _ => {
-            let spec = t
-                .strip_prefix("block:")
-                .ok_or_else(|| bad("AUDIT_OVERFLOW", expected, v))?;
-            let (num, mul) = match spec.strip_suffix("ms") {
-                Some(n) => (n, 1),
-                None => (
-                    spec.strip_suffix('s')
-                        .ok_or_else(|| bad("AUDIT_OVERFLOW", expected, v))?,
-                    1000,
-                ),
-            };
-            let n: u64 = num
-                .parse()
-                .map_err(|_| bad("AUDIT_OVERFLOW", expected, v))?;
-            Ok(Overflow::BlockTimeout(Duration::from_millis(
-                n.saturating_mul(mul),
-            )))
-        }
+        _ => t
+            .strip_prefix("block:")
+            .and_then(audit_core::parse_duration)
+            .map(Overflow::BlockTimeout)
+            .ok_or_else(|| bad("AUDIT_OVERFLOW", expected, v)),
     }
 }
 
@@ -150,6 +135,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
     use std::os::unix::fs::PermissionsExt as _;
+    use std::time::Duration;
 
     fn with(vars: &[(&str, &str)]) -> Result<Option<AuditBuilder>, AuditError> {
         let map: HashMap<String, String> = vars
