@@ -105,6 +105,10 @@ pub(crate) struct Queue {
 impl Queue {
     /// Hands an event to the writer per the overflow policy. No I/O, no hashing.
     pub(crate) fn send(&self, event: Event) {
+        if self.shared.closed.load(Ordering::Acquire) {
+            self.refuse();
+            return;
+        }
         let ts = event.ts;
         let result = match self.overflow {
             Overflow::Block => self.tx.send(Msg::Event(event)).map_err(|_| false),
@@ -122,20 +126,24 @@ impl Queue {
             // Full: the writer will record a gap.
             Err(true) => self.shared.record_loss(ts),
             // The writer has stopped: nobody can record a gap any more, so say it here.
-            Err(false) => {
-                if self
-                    .shared
-                    .refused_after_close
-                    .fetch_add(1, Ordering::Relaxed)
-                    == 0
-                {
-                    eprintln!(
-                        "audit-trail: an audit event was emitted after the audit writer stopped; it was not recorded (and neither will later ones be)"
-                    );
-                }
-                self.shared.dropped_total.fetch_add(1, Ordering::Relaxed);
-            }
+            Err(false) => self.refuse(),
         }
+    }
+
+    /// An event emitted after the writer stopped: nobody can record a gap any more,
+    /// so say it here (once) and count it.
+    fn refuse(&self) {
+        if self
+            .shared
+            .refused_after_close
+            .fetch_add(1, Ordering::Relaxed)
+            == 0
+        {
+            eprintln!(
+                "audit-trail: an audit event was emitted after the audit writer stopped; it was not recorded (and neither will later ones be)"
+            );
+        }
+        self.shared.dropped_total.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Waits until every event sent before this call is durable.
@@ -228,7 +236,25 @@ fn run(mut writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), St
         }
         batch.clear();
     }
+    // From here on the layer refuses new events (and says so). Write whatever was
+    // queued behind the shutdown request, so nothing accepted is left behind.
     shared.closed.store(true, Ordering::Release);
+    let mut rest: Vec<Entry> = Vec::new();
+    for m in rx.try_iter() {
+        match m {
+            Msg::Event(e) => rest.push(Entry::Event(e)),
+            Msg::Flush(tx) => flushes.push(tx),
+            Msg::Shutdown => {}
+        }
+    }
+    if let Some(gap) = shared.take_gap() {
+        rest.insert(0, Entry::Gap(gap));
+    }
+    let result = write_with_retry(&mut writer, &rest, shared, true);
+    for f in flushes.drain(..) {
+        let _ = f.send(result.clone());
+    }
+    result?;
     writer.close().map_err(|e| {
         shared.set_error(&e);
         e.to_string()

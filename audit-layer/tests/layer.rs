@@ -335,3 +335,16 @@ fn eight_threads_times_100k_events_give_a_gapless_verified_chain() {
     }
     assert_eq!(events, 800_000);
 }
+
+#[test]
+fn events_after_shutdown_are_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = builder(dir.path()).queue_capacity(2).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    emit(&dispatch, 3);
+    guard.shutdown().unwrap();
+    // With `Block` and a queue of 2, this would hang if the layer still queued.
+    emit(&dispatch, 10);
+    assert_eq!(events(dir.path()).len(), 3);
+    assert_eq!(records(dir.path()).last().unwrap()["kind"], "seal");
+}
