@@ -64,6 +64,17 @@ fn tamper_line(path: &Path, line: usize) {
     std::fs::write(path, lines.concat()).unwrap();
 }
 
+/// Runs `audit verify --json` on the fixture with its key, plus `extra` arguments.
+fn verify_json(f: &Fixture, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut args = vec!["verify", s(&f.dir), "--key-file", s(&f.key), "--json"];
+    args.extend_from_slice(extra);
+    let out = audit(&args);
+    (
+        out.status.code(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
 #[test]
 fn intact_trail_exits_0_with_a_per_segment_report() {
     let f = fixture(20);
@@ -151,17 +162,8 @@ fn a_window_verifies_only_the_segments_it_overlaps() {
     let segs = segments(&f.dir);
     // Damage the first segment: outside a window that starts in the future.
     tamper_line(&segs[0], 2);
-    let out = audit(&[
-        "verify",
-        s(&f.dir),
-        "--key-file",
-        s(&f.key),
-        "--json",
-        "--from",
-        "2999-01-01",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{v}");
+    let (code, v) = verify_json(&f, &["--from", "2999-01-01"]);
+    assert_eq!(code, Some(0), "{v}");
     assert_eq!(
         v["segments"], 1,
         "only the newest segment can hold future records"
@@ -169,17 +171,8 @@ fn a_window_verifies_only_the_segments_it_overlaps() {
     assert_eq!(v["skipped_segments"], segs.len() - 1);
 
     // A window that ends before the trail began still checks the first segment.
-    let out = audit(&[
-        "verify",
-        s(&f.dir),
-        "--key-file",
-        s(&f.key),
-        "--json",
-        "--to",
-        "2000-01-01",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let (code, v) = verify_json(&f, &["--to", "2000-01-01"]);
+    assert_eq!(code, Some(1), "{v}");
     assert_eq!(v["first_failure"]["kind"], "hash_mismatch");
 }
 
@@ -196,17 +189,8 @@ fn a_window_links_to_the_record_before_it() {
     let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
     lines.pop(); // drop the seal of the segment before the window
     std::fs::write(prev_seg, lines.concat()).unwrap();
-    let out = audit(&[
-        "verify",
-        s(&f.dir),
-        "--key-file",
-        s(&f.key),
-        "--json",
-        "--from",
-        "2999-01-01",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{v}");
+    let (code, v) = verify_json(&f, &["--from", "2999-01-01"]);
+    assert_eq!(code, Some(1), "{v}");
     assert_eq!(
         v["first_failure"]["file"],
         last.file_name().unwrap().to_str().unwrap()

@@ -9,7 +9,7 @@ use sha2::{Digest as _, Sha256};
 use crate::encode::ZERO_HASH;
 use crate::error::Result;
 use crate::key::Key;
-use crate::parse::{header, split_line};
+use crate::parse::{ParsedLine, header, split_line};
 use crate::record::{FORMAT_VERSION, RecordKind};
 use crate::segment::{
     Line, SegmentName, for_each_chunk, last_complete_line, list_segments, segment_path,
@@ -387,24 +387,34 @@ pub(crate) fn scan_segment(
     Ok(scan)
 }
 
-/// The SHA-256 of a line's body and whether its MAC matched (true without a key).
-#[derive(Debug, Clone, Copy)]
-struct Digest {
+/// A line split into body, hash and MAC, the SHA-256 of its body, and whether its
+/// MAC matched (true without a key).
+#[derive(Debug, Clone)]
+struct Digest<'a> {
+    parsed: ParsedLine<'a>,
     hash: [u8; 32],
     mac_ok: bool,
 }
 
 /// Hashes (and MACs) the bodies of `lines`, on several threads for large chunks:
 /// hashing is the bulk of verification and every line's digest is independent.
-fn digest_lines(lines: &[Line<'_>], key: Option<&Key>) -> Vec<Option<Digest>> {
-    let one = |line: &Line<'_>| {
-        let parsed = split_line(line.bytes).ok().filter(|_| line.terminated)?;
+/// A line that does not split gives the reason; a torn final line is not split.
+fn digest_lines<'a>(lines: &[Line<'a>], key: Option<&Key>) -> Vec<Result<Digest<'a>, String>> {
+    let one = |line: &Line<'a>| {
+        if !line.terminated {
+            return Err(String::new());
+        }
+        let parsed = split_line(line.bytes)?;
         let mut h = Sha256::new();
         h.update(parsed.body_open);
         h.update(b"}");
         let hash: [u8; 32] = h.finalize().into();
         let mac_ok = key.is_none_or(|k| k.mac(&hash) == parsed.mac);
-        Some(Digest { hash, mac_ok })
+        Ok(Digest {
+            parsed,
+            hash,
+            mac_ok,
+        })
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if threads == 1 || lines.len() < 512 {
@@ -427,7 +437,7 @@ fn digest_lines(lines: &[Line<'_>], key: Option<&Key>) -> Vec<Option<Digest>> {
 #[allow(clippy::too_many_arguments)]
 fn check_line(
     line: Line<'_>,
-    digest: Option<Digest>,
+    digest: Result<Digest<'_>, String>,
     name: &SegmentName,
     chain: &mut Chain,
     key: Option<&Key>,
@@ -460,8 +470,8 @@ fn check_line(
         );
         return;
     }
-    let parsed = match split_line(line.bytes) {
-        Ok(p) => p,
+    let digest = match digest {
+        Ok(d) => d,
         Err(msg) => {
             fail(FailureKind::MalformedLine, None, None, msg);
             chain.resync = true;
@@ -470,8 +480,7 @@ fn check_line(
         }
     };
     let mut failed = false;
-    // A terminated line that splits always has a digest.
-    let Some(digest) = digest else { return };
+    let parsed = &digest.parsed;
     let hash = digest.hash;
     let hdr = header(parsed.body_open);
     let (seq, kind_text) = match &hdr {
