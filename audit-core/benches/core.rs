@@ -3,6 +3,9 @@
 //!
 //! `cargo bench -p audit-core`
 
+// criterion_group! defines an undocumented public function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use audit_core::{

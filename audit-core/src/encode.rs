@@ -391,7 +391,7 @@ mod tests {
         for pos in 0..20 {
             let mut s = "x".repeat(20);
             s.insert(pos, '\n');
-            s.insert_str(pos / 2, "\u{202e}");
+            s.insert(pos / 2, '\u{202e}');
             let got = esc(&s);
             let back: String = serde_json::from_str(&got).unwrap();
             assert_eq!(back, s);

@@ -140,6 +140,25 @@ impl Key {
         m.update(hash);
         m.finalize().into_bytes().into()
     }
+
+    /// `HMAC-SHA256(key, data)` over any bytes.
+    pub fn mac_bytes(&self, data: &[u8]) -> [u8; 32] {
+        let mut m = self.mac.clone();
+        m.update(data);
+        m.finalize().into_bytes().into()
+    }
+
+    /// A subkey for another purpose: `HMAC-SHA256(key, "audit-trail " ‖ purpose ‖ " v1")`.
+    ///
+    /// One key file can then serve record MACs and, say, value fingerprints, and
+    /// nothing computed with the subkey reveals anything about the MAC key.
+    pub fn derive(&self, purpose: &str) -> Key {
+        let label = format!("audit-trail {purpose} v1");
+        let mut bytes = self.mac_bytes(label.as_bytes());
+        let key = Key::from_bytes(bytes);
+        zeroize::Zeroize::zeroize(&mut bytes);
+        key
+    }
 }
 
 impl fmt::Debug for Key {
@@ -174,6 +193,20 @@ mod tests {
         assert!(err.to_string().contains("found 3 characters"), "{err}");
         let err = Key::from_hex(&"zz".repeat(32)).unwrap_err();
         assert!(err.to_string().contains("hexadecimal"), "{err}");
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_from_the_parent() {
+        let key = Key::from_hex(&"00".repeat(32)).unwrap();
+        let a = key.derive("fingerprint");
+        let b = key.derive("other");
+        assert_ne!(a.id(), b.id());
+        assert_ne!(a.id(), key.id());
+        assert_eq!(a.id(), key.derive("fingerprint").id());
+        assert_eq!(
+            a.mac_bytes(b"x"),
+            Key::from_bytes(key.mac_bytes(b"audit-trail fingerprint v1")).mac_bytes(b"x")
+        );
     }
 
     #[test]

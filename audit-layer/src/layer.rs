@@ -8,6 +8,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::capture::{EventVisitor, MARKER_FIELD, SpanContext, SpanTarget, SpanVisitor};
 use crate::pipeline::Queue;
+use crate::redact::Redactor;
 
 /// The `tracing` target of every audit event.
 ///
@@ -37,11 +38,13 @@ pub fn non_audit() -> tracing_subscriber::filter::FilterFn<fn(&Metadata<'_>) -> 
 ///
 /// Only events whose target is [`AUDIT_TARGET`] are recorded; everything else passes
 /// by untouched (this layer never disables a callsite for other layers). On the
-/// caller's thread it only captures fields and span context and queues the record:
-/// sequence numbers, hashing, MACs and I/O happen on the writer thread.
+/// caller's thread it only captures fields and span context, applies the second
+/// redaction pass ([`Redactor`](crate::Redactor)) and queues the record: sequence
+/// numbers, hashing, MACs and I/O happen on the writer thread.
 pub struct AuditLayer {
     pub(crate) queue: Queue,
     pub(crate) span_fields: Vec<(String, SpanTarget)>,
+    pub(crate) redactor: Redactor,
 }
 
 impl<S> tracing_subscriber::Layer<S> for AuditLayer
@@ -93,6 +96,7 @@ where
                 }
             }
         }
+        self.redactor.apply(&mut record);
         self.queue.send(record);
     }
 }

@@ -43,6 +43,7 @@ mod capture;
 mod config;
 mod layer;
 mod pipeline;
+mod redact;
 
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
@@ -54,6 +55,10 @@ pub use capture::{DEFAULT_SPAN_FIELDS, MARKER_FIELD, SpanTarget};
 pub use config::ENV_VARS;
 pub use layer::{AUDIT_TARGET, AuditLayer, is_audit, non_audit};
 pub use pipeline::Overflow;
+pub use redact::{
+    DEFAULT_FIELD_RULES, Fingerprinter, MASK, Redacted, Redactor, Strategy, redact_patterns,
+    redacted,
+};
 
 /// The one-line set-up: reads the configuration from the environment
 /// ([`ENV_VARS`]), starts the audit writer, and installs the global subscriber — a
@@ -153,14 +158,17 @@ pub struct AuditBuilder {
     overflow: Overflow,
     capacity: usize,
     span_fields: Vec<(String, SpanTarget)>,
+    redactor: Redactor,
 }
 
 impl AuditBuilder {
     /// A builder writing to the stream `writer` describes, with lossless
-    /// backpressure ([`Overflow::Block`]), a queue of 65,536 events, and the
-    /// [`DEFAULT_SPAN_FIELDS`].
+    /// backpressure ([`Overflow::Block`]), a queue of 65,536 events, the
+    /// [`DEFAULT_SPAN_FIELDS`], and the default redaction ([`DEFAULT_FIELD_RULES`]
+    /// and every value pattern of [`redact_patterns`]).
     pub fn new(writer: WriterConfig) -> AuditBuilder {
         AuditBuilder {
+            redactor: Redactor::new(&writer.key),
             writer,
             overflow: Overflow::default(),
             capacity: 65_536,
@@ -189,7 +197,24 @@ impl AuditBuilder {
         self
     }
 
+    /// Redacts the field called exactly `name` (ignoring case) with `strategy`,
+    /// before the default rules; [`Strategy::Keep`] exempts a field they would catch.
+    pub fn redact_field(mut self, name: &str, strategy: Strategy) -> AuditBuilder {
+        self.redactor.field(name, strategy);
+        self
+    }
+
+    /// Turns off the default field-name rules ([`DEFAULT_FIELD_RULES`]). The value
+    /// patterns (bearer tokens, JWTs, private keys, URL passwords, cloud keys) stay
+    /// on: they cannot be turned off.
+    pub fn without_default_redaction(mut self) -> AuditBuilder {
+        self.redactor.without_default_rules();
+        self
+    }
+
     /// Opens the stream (continuing its chain) and starts the writer thread.
+    ///
+    /// From then on, [`redacted`] values fingerprint with this stream's key.
     ///
     /// # Errors
     /// The stream cannot be opened (locked, corrupt, wrong key, I/O), or the thread
@@ -202,10 +227,12 @@ impl AuditBuilder {
             queue: queue.clone(),
             handle: Some(handle),
         };
+        redact::set_current(std::sync::Arc::clone(self.redactor.fingerprinter()));
         Ok((
             AuditLayer {
                 queue,
                 span_fields: self.span_fields,
+                redactor: self.redactor,
             },
             guard,
         ))

@@ -348,3 +348,97 @@ fn events_after_shutdown_are_refused_without_blocking() {
     assert_eq!(events(dir.path()).len(), 3);
     assert_eq!(records(dir.path()).last().unwrap()["kind"], "seal");
 }
+
+#[test]
+fn no_secret_reaches_the_trail_or_any_other_layer() {
+    const PASSWORD: &str = "hunter2-correct-horse";
+    const SESSION: &str = "sess-5f0c1e2d9a";
+    const API_TOKEN: &str = "tok-a81f03c2-live";
+    const URL_PASSWORD: &str = "pa55w0rd-in-url";
+    const BEARER: &str = "opaqueBearerValue1234";
+    const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz";
+    const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
+    const PEM_BODY: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC";
+    let secrets = [
+        PASSWORD,
+        SESSION,
+        API_TOKEN,
+        URL_PASSWORD,
+        BEARER,
+        JWT,
+        AWS,
+        PEM_BODY,
+    ];
+
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = builder(dir.path()).build().unwrap();
+    let console = Captured::default();
+    tracing::dispatcher::with_default(&dispatch(audit, &console), || {
+        // Span fields: the secret ones wrapped at the source; they reach the trail
+        // (session → actor.session) and the console only as fingerprints.
+        let span = tracing::info_span!(
+            "request",
+            actor = "alice",
+            session_id = audit_layer::redacted(SESSION),
+            api_token = audit_layer::redacted(API_TOKEN),
+        );
+        let _enter = span.enter();
+        tracing::info!(attempt = 1, "login attempt");
+        // An audit event emitted without the macros: the second pass catches the
+        // sensitive field name, and the patterns in the error message and fields.
+        tracing::event!(
+            target: AUDIT_TARGET,
+            tracing::Level::INFO,
+            audit.action = "auth.failure",
+            audit.outcome = "failure",
+            audit.reason = format!(
+                "upstream postgres://svc:{URL_PASSWORD}@db.internal/app refused: Authorization: Bearer {BEARER}"
+            ),
+            password = PASSWORD,
+            presented = JWT,
+            config = format!(
+                "aws key {AWS}\n-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----"
+            ),
+        );
+        tracing::warn!("login failed");
+    });
+    guard.shutdown().unwrap();
+
+    let mut trail = Vec::new();
+    for seg in audit_core::segment::list_segments(dir.path()).unwrap() {
+        trail.extend(std::fs::read(dir.path().join(&seg.file_name)).unwrap());
+    }
+    let trail = String::from_utf8(trail).unwrap();
+    let console = String::from_utf8(console.0.lock().unwrap().clone()).unwrap();
+    for secret in secrets {
+        assert!(
+            !trail.contains(secret),
+            "{secret:?} is in the trail:\n{trail}"
+        );
+        assert!(
+            !console.contains(secret),
+            "{secret:?} is in the console output:\n{console}"
+        );
+    }
+
+    // What took the secrets' place says what happened.
+    let events = events(dir.path());
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    let fp = |v: &str| audit_layer::Fingerprinter::new(&key()).fingerprint(v);
+    assert_eq!(e["fields"]["password"], fp(PASSWORD));
+    assert_eq!(e["actor"]["session"], fp(SESSION));
+    assert_eq!(e["actor"]["id"], "alice");
+    assert_eq!(e["fields"]["presented"], "[redacted:jwt]");
+    assert_eq!(
+        e["fields"]["config"],
+        "aws key [redacted:aws-access-key]\n[redacted:private-key]"
+    );
+    assert_eq!(
+        e["reason"],
+        "upstream postgres://svc:[redacted:url-password]@db.internal/app refused: Authorization: Bearer [redacted:bearer]"
+    );
+    assert!(console.contains(&fp(API_TOKEN)), "{console}");
+    assert!(console.contains("login failed"), "{console}");
+    assert_verifies(dir.path());
+}
