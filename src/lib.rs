@@ -32,5 +32,5 @@ pub use audit_core::{
 pub use audit_layer;
 pub use audit_layer::{
     AUDIT_TARGET, AuditBuilder, AuditError, AuditGuard, AuditLayer, Health, Overflow, SpanTarget,
-    init_from_env, non_audit,
+    Strategy, check_installed, init_from_env, non_audit, redacted,
 };

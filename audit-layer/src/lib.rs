@@ -32,6 +32,22 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Metrics
+//!
+//! The pipeline reports through the [`metrics`](https://docs.rs/metrics) facade, so
+//! any exporter works (install its recorder before building the layer). Every metric
+//! carries the label `service`.
+//!
+//! | name | kind | meaning |
+//! |---|---|---|
+//! | `audit_events_written_total` | counter | events written, also labelled `action` and `outcome` |
+//! | `audit_events_dropped_total` | counter | events dropped by the overflow policy or refused after shutdown |
+//! | `audit_write_errors_total` | counter | failed write attempts (each is retried) |
+//! | `audit_queue_depth` | gauge | events waiting for the writer, at the start of each batch |
+//! | `audit_flush_latency_seconds` | histogram | time to write one batch and make it durable, per the durability setting |
+//! | `audit_healthy` | gauge | 1 after a successful write, 0 after a failed one |
+//! | `audit_last_write_timestamp_seconds` | gauge | Unix time of the last successful write |
+//!
 //! # Errors
 //!
 //! [`AuditBuilder::build`] fails when the stream cannot be opened (see
@@ -81,10 +97,8 @@ pub use redact::{
 pub fn init_from_env() -> Result<Option<AuditGuard>, AuditError> {
     use tracing_subscriber::{Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _};
     if tracing::level_filters::STATIC_MAX_LEVEL < tracing::level_filters::LevelFilter::INFO {
-        return Err(AuditError::msg(format!(
-            "tracing was built with a compile-time maximum level of {} (a `max_level_*` feature): audit events, emitted at INFO, would be removed; expected INFO or more verbose",
-            tracing::level_filters::STATIC_MAX_LEVEL
-        )));
+        // Checked before anything is installed (check_installed repeats it after).
+        check_installed()?;
     }
     let console = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
@@ -103,7 +117,53 @@ pub fn init_from_env() -> Result<Option<AuditGuard>, AuditError> {
         .with(layer)
         .try_init()
         .map_err(|e| AuditError::msg(format!("cannot install the global subscriber: {e}")))?;
+    check_installed()?;
     Ok(Some(guard))
+}
+
+/// Checks that an audit event emitted now, on this thread, would reach an
+/// [`AuditLayer`]: the current default subscriber contains one, and no filter in it
+/// (a global `EnvFilter` or `LevelFilter`, a `filter_fn` layer, …) disables the audit
+/// target at INFO, nor does `tracing`'s compile-time maximum level.
+///
+/// Call it once after installing a subscriber you composed yourself;
+/// [`init_from_env`] calls it for you.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tracing_subscriber::{filter::LevelFilter, layer::SubscriberExt as _};
+/// let dir = tempfile::tempdir()?;
+/// let config = audit_core::WriterConfig::new(dir.path(), "svc", audit_core::Key::generate()?);
+/// let (audit, guard) = audit_layer::AuditBuilder::new(config).build()?;
+/// // A global WARN filter would silently remove every audit event (emitted at INFO):
+/// let subscriber = tracing_subscriber::registry().with(LevelFilter::WARN).with(audit);
+/// tracing::subscriber::with_default(subscriber, || {
+///     assert!(audit_layer::check_installed().is_err());
+/// });
+/// # guard.shutdown()?; Ok(()) }
+/// ```
+///
+/// # Errors
+/// What would stop audit events, and how to fix it.
+pub fn check_installed() -> Result<(), AuditError> {
+    if tracing::level_filters::STATIC_MAX_LEVEL < tracing::level_filters::LevelFilter::INFO {
+        return Err(AuditError::msg(format!(
+            "tracing was built with a compile-time maximum level of {} (a `max_level_*` feature): audit events, emitted at INFO, would be removed; expected INFO or more verbose",
+            tracing::level_filters::STATIC_MAX_LEVEL
+        )));
+    }
+    let has_layer = tracing::dispatcher::get_default(|d| d.downcast_ref::<AuditLayer>().is_some());
+    if !has_layer {
+        return Err(AuditError::msg(
+            "the current tracing subscriber has no AuditLayer, so audit events would not be recorded; expected the layer returned by AuditBuilder::build() in it (`registry().with(audit_layer)`)".into(),
+        ));
+    }
+    if !tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO) {
+        return Err(AuditError::msg(format!(
+            "a filter in the tracing subscriber disables the audit target `{AUDIT_TARGET}` at INFO, so audit events would be dropped before reaching the audit layer; expected no global filter that removes it: put filters on the other layers instead (`fmt::layer().with_filter(…)`)"
+        )));
+    }
+    Ok(())
 }
 
 /// An audit pipeline error: the stream could not be opened, or records could not be
@@ -220,8 +280,9 @@ impl AuditBuilder {
     /// The stream cannot be opened (locked, corrupt, wrong key, I/O), or the thread
     /// cannot be started.
     pub fn build(self) -> Result<(AuditLayer, AuditGuard), AuditError> {
+        let service = self.writer.service.clone();
         let writer = Writer::open(self.writer)?;
-        let (queue, handle) = pipeline::start(writer, self.capacity, self.overflow)
+        let (queue, handle) = pipeline::start(writer, service, self.capacity, self.overflow)
             .map_err(|e| AuditError::msg(format!("cannot start the audit writer thread: {e}")))?;
         let guard = AuditGuard {
             queue: queue.clone(),
@@ -274,6 +335,12 @@ impl AuditGuard {
     /// The writer has stopped or could not make the records durable.
     pub fn flush(&self) -> Result<(), AuditError> {
         self.queue.flush().map_err(AuditError::msg)
+    }
+
+    /// True while the writer is running and its last write succeeded.
+    pub fn is_healthy(&self) -> bool {
+        let s = &self.queue.shared;
+        s.healthy.load(Ordering::Acquire) && !s.closed.load(Ordering::Acquire)
     }
 
     /// The pipeline's health now.

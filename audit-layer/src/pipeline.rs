@@ -1,12 +1,13 @@
 //! The bounded queue between callers and the one writer thread of a stream.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use audit_core::{Entry, Event, Gap, Timestamp, Writer};
+use audit_core::{Entry, Event, Gap, Outcome, Timestamp, Writer};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 /// What happens when the queue to the writer is full.
@@ -41,9 +42,22 @@ struct Lost {
     to: Option<Timestamp>,
 }
 
+/// Metric names, all labelled with `service`. See the crate documentation.
+pub(crate) mod metric {
+    pub const WRITTEN: &str = "audit_events_written_total";
+    pub const DROPPED: &str = "audit_events_dropped_total";
+    pub const WRITE_ERRORS: &str = "audit_write_errors_total";
+    pub const QUEUE_DEPTH: &str = "audit_queue_depth";
+    pub const FLUSH_LATENCY: &str = "audit_flush_latency_seconds";
+    pub const HEALTHY: &str = "audit_healthy";
+    pub const LAST_WRITE: &str = "audit_last_write_timestamp_seconds";
+}
+
 /// State shared by the layer, the guard and the writer thread.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
+    /// The stream's service name: the `service` label of every metric.
+    service: String,
     lost: Mutex<Lost>,
     pub dropped_total: AtomicU64,
     pub written_total: AtomicU64,
@@ -67,6 +81,7 @@ impl Shared {
         lost.from.get_or_insert(ts);
         lost.to = Some(ts);
         self.dropped_total.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(metric::DROPPED, "service" => self.service.clone()).increment(1);
     }
 
     fn take_gap(&self) -> Option<Gap> {
@@ -87,6 +102,8 @@ impl Shared {
     fn set_error(&self, e: &dyn fmt::Display) {
         self.write_errors.fetch_add(1, Ordering::Relaxed);
         self.healthy.store(false, Ordering::Release);
+        metrics::counter!(metric::WRITE_ERRORS, "service" => self.service.clone()).increment(1);
+        metrics::gauge!(metric::HEALTHY, "service" => self.service.clone()).set(0.0);
         *self
             .last_error
             .lock()
@@ -144,6 +161,7 @@ impl Queue {
             );
         }
         self.shared.dropped_total.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(metric::DROPPED, "service" => self.shared.service.clone()).increment(1);
     }
 
     /// Waits until every event sent before this call is durable.
@@ -169,11 +187,13 @@ impl Queue {
 /// Starts the writer thread; returns the queue and the thread's handle.
 pub(crate) fn start(
     writer: Writer,
+    service: String,
     capacity: usize,
     overflow: Overflow,
 ) -> std::io::Result<(Queue, JoinHandle<Result<(), String>>)> {
     let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
     let shared = Arc::new(Shared {
+        service,
         healthy: AtomicBool::new(true),
         ..Shared::default()
     });
@@ -194,6 +214,7 @@ pub(crate) fn start(
 /// The writer thread: drains batches, appends them (retrying with backoff on
 /// errors), answers flushes, and seals the segment on shutdown.
 fn run(mut writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), String> {
+    let mut meters = Meters::new(&shared.service);
     let mut batch: Vec<Entry> = Vec::with_capacity(MAX_BATCH);
     let mut flushes: Vec<Sender<Result<(), String>>> = Vec::new();
     let mut shutdown = false;
@@ -218,7 +239,9 @@ fn run(mut writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), St
         if let Some(gap) = shared.take_gap() {
             batch.insert(0, Entry::Gap(gap));
         }
-        let written = write_with_retry(&mut writer, &batch, shared, shutdown);
+        meters.queue_depth.set(rx.len() as f64);
+        let started = Instant::now();
+        let written = write_with_retry(&mut writer, &batch, shared, &mut meters, shutdown);
         let result = written.and_then(|()| {
             if flushes.is_empty() {
                 Ok(())
@@ -226,6 +249,7 @@ fn run(mut writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), St
                 writer.sync().map_err(|e| e.to_string())
             }
         });
+        meters.flush_latency.record(started.elapsed().as_secs_f64());
         for f in flushes.drain(..) {
             let _ = f.send(result.clone());
         }
@@ -250,7 +274,8 @@ fn run(mut writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), St
     if let Some(gap) = shared.take_gap() {
         rest.insert(0, Entry::Gap(gap));
     }
-    let result = write_with_retry(&mut writer, &rest, shared, true);
+    let result = write_with_retry(&mut writer, &rest, shared, &mut meters, true);
+    meters.queue_depth.set(0.0);
     for f in flushes.drain(..) {
         let _ = f.send(result.clone());
     }
@@ -269,6 +294,7 @@ fn write_with_retry(
     writer: &mut Writer,
     batch: &[Entry],
     shared: &Shared,
+    meters: &mut Meters,
     shutting_down: bool,
 ) -> Result<(), String> {
     if batch.is_empty() {
@@ -284,10 +310,12 @@ fn write_with_retry(
                     .filter(|e| matches!(e, Entry::Event(_)))
                     .count() as u64;
                 shared.written_total.fetch_add(events, Ordering::Relaxed);
-                shared
-                    .last_write_micros
-                    .store(Timestamp::now().unix_micros(), Ordering::Relaxed);
+                let now = Timestamp::now().unix_micros();
+                shared.last_write_micros.store(now, Ordering::Relaxed);
                 shared.healthy.store(true, Ordering::Release);
+                meters.written(batch);
+                meters.healthy.set(1.0);
+                meters.last_write.set(now as f64 / 1e6);
                 return Ok(());
             }
             Err(e) => {
@@ -302,6 +330,61 @@ fn write_with_retry(
                 waited += backoff;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
+        }
+    }
+}
+
+/// The writer thread's metric handles, made on first use (after the application
+/// installed its recorder, normally) and kept, so counting costs no lookup by name.
+struct Meters {
+    service: String,
+    /// By action, then outcome.
+    written: HashMap<String, Vec<(Outcome, metrics::Counter)>>,
+    queue_depth: metrics::Gauge,
+    flush_latency: metrics::Histogram,
+    healthy: metrics::Gauge,
+    last_write: metrics::Gauge,
+}
+
+impl Meters {
+    fn new(service: &str) -> Meters {
+        let label = || ("service", service.to_owned());
+        let l = [label()];
+        // Registered at zero now, so dashboards and alerts see them before any drop.
+        metrics::counter!(metric::DROPPED, &l).increment(0);
+        metrics::counter!(metric::WRITE_ERRORS, &l).increment(0);
+        Meters {
+            service: service.to_owned(),
+            written: HashMap::new(),
+            queue_depth: metrics::gauge!(metric::QUEUE_DEPTH, &l),
+            flush_latency: metrics::histogram!(metric::FLUSH_LATENCY, &l),
+            healthy: metrics::gauge!(metric::HEALTHY, &l),
+            last_write: metrics::gauge!(metric::LAST_WRITE, &l),
+        }
+    }
+
+    /// Counts the events of a written batch by action and outcome.
+    fn written(&mut self, batch: &[Entry]) {
+        for entry in batch {
+            let Entry::Event(e) = entry else { continue };
+            let by_outcome = match self.written.get_mut(e.action.as_str()) {
+                Some(v) => v,
+                None => self.written.entry(e.action.clone()).or_default(),
+            };
+            let counter = match by_outcome.iter().find(|(o, _)| *o == e.outcome) {
+                Some((_, c)) => c,
+                None => {
+                    let c = metrics::counter!(
+                        metric::WRITTEN,
+                        "service" => self.service.clone(),
+                        "action" => e.action.clone(),
+                        "outcome" => e.outcome.as_str(),
+                    );
+                    by_outcome.push((e.outcome, c));
+                    &by_outcome[by_outcome.len() - 1].1
+                }
+            };
+            counter.increment(1);
         }
     }
 }

@@ -442,3 +442,62 @@ fn no_secret_reaches_the_trail_or_any_other_layer() {
     assert!(console.contains("login failed"), "{console}");
     assert_verifies(dir.path());
 }
+
+#[test]
+fn check_installed_finds_a_missing_layer_and_filters_that_drop_audit_events() {
+    use tracing_subscriber::filter::{LevelFilter, filter_fn};
+    let dir = tempfile::tempdir().unwrap();
+    let build = || builder(dir.path()).build().unwrap();
+
+    // No audit layer at all.
+    let err = tracing::subscriber::with_default(
+        tracing_subscriber::registry().with(tracing_subscriber::fmt::layer()),
+        audit_layer::check_installed,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("has no AuditLayer"), "{err}");
+
+    // A global level filter above INFO.
+    let (audit, guard) = build();
+    let err = tracing::subscriber::with_default(
+        tracing_subscriber::registry()
+            .with(LevelFilter::WARN)
+            .with(audit),
+        audit_layer::check_installed,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("disables the audit target"),
+        "{err}"
+    );
+    guard.shutdown().unwrap();
+
+    // A global filter written for narration that happens to exclude the audit target.
+    let (audit, guard) = build();
+    let err = tracing::subscriber::with_default(
+        tracing_subscriber::registry()
+            .with(audit)
+            .with(filter_fn(|m| !m.target().starts_with('@'))),
+        audit_layer::check_installed,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("disables the audit target"),
+        "{err}"
+    );
+    guard.shutdown().unwrap();
+
+    // The recommended composition passes, even with a strict filter on `fmt`.
+    let (audit, guard) = build();
+    tracing::subscriber::with_default(
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_filter(LevelFilter::ERROR)
+                    .with_filter(non_audit()),
+            )
+            .with(audit),
+        || audit_layer::check_installed().unwrap(),
+    );
+    guard.shutdown().unwrap();
+}
