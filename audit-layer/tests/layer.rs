@@ -501,3 +501,94 @@ fn check_installed_finds_a_missing_layer_and_filters_that_drop_audit_events() {
     );
     guard.shutdown().unwrap();
 }
+
+/// A small tmpfs, unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` (needs root; returns `None`, after saying so, when
+    /// not root).
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            eprintln!("SKIPPED: mounting a small tmpfs needs root");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount -t tmpfs failed as root");
+        Some(SmallDisk { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_retried_reported_and_loses_nothing_once_space_returns() {
+    let Some(disk) = SmallDisk::mount("512k") else {
+        return;
+    };
+    let trail = disk.dir.path().join("trail");
+    let (audit, guard) = builder(&trail).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+
+    // Fill the disk.
+    let filler_path = disk.dir.path().join("filler");
+    let mut filler = std::fs::File::create(&filler_path).unwrap();
+    let block = vec![0u8; 4096];
+    loop {
+        match std::io::Write::write_all(&mut filler, &block) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+            Err(e) => panic!("filling the disk: {e}"),
+        }
+    }
+    drop(filler);
+
+    emit(&dispatch, 300);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while guard.is_healthy() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the full disk was never reported"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let health = guard.health();
+    assert!(health.write_errors >= 1);
+    let err = health.last_error.unwrap();
+    assert!(
+        err.contains("No space left") && err.contains("seg-"),
+        "the error names the cause and the segment: {err}"
+    );
+
+    // Space returns: the retry succeeds, and flush() says when.
+    std::fs::remove_file(&filler_path).unwrap();
+    guard.flush().unwrap();
+    assert!(guard.is_healthy());
+    guard.shutdown().unwrap();
+
+    let events = events(&trail);
+    let ns: Vec<u64> = events
+        .iter()
+        .map(|e| e["fields"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ns,
+        (0..300).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    assert_verifies(&trail);
+}
