@@ -1,5 +1,7 @@
 //! The record model: what an audit event says, and the trail's own records.
 
+use std::borrow::Cow;
+
 use crate::timestamp::Timestamp;
 
 /// The format version written in every record's `v` field.
@@ -134,8 +136,9 @@ pub struct Event {
     pub project_id: Option<String>,
     /// The legal hold this event falls under, if any.
     pub legal_hold_id: Option<String>,
-    /// Further (already redacted) fields, written in this order.
-    pub fields: Vec<(String, FieldValue)>,
+    /// Further (already redacted) fields, written in this order. Names are usually
+    /// `&'static str` (a `tracing` field name, a literal), so they cost no allocation.
+    pub fields: Vec<(Cow<'static, str>, FieldValue)>,
 }
 
 impl Event {
@@ -144,7 +147,25 @@ impl Event {
     pub fn new(action: impl Into<String>) -> Event {
         Event {
             id: uuid::Uuid::now_v7(),
-            ts: Timestamp::now(),
+            ..Event::new_at(action, Timestamp::now())
+        }
+    }
+
+    /// Like [`Event::new`], but with a nil `id`, for pipelines that assign ids later
+    /// (in bulk, off the caller's thread: a UUIDv7 needs random bits, and asking the
+    /// operating system for them costs a system call per event). A nil id must be
+    /// replaced before the event is written.
+    pub fn without_id(action: impl Into<String>) -> Event {
+        Event {
+            id: uuid::Uuid::nil(),
+            ..Event::new_at(action, Timestamp::now())
+        }
+    }
+
+    fn new_at(action: impl Into<String>, ts: Timestamp) -> Event {
+        Event {
+            id: uuid::Uuid::nil(),
+            ts,
             action: action.into(),
             category: None,
             outcome: Outcome::Success,
@@ -161,7 +182,11 @@ impl Event {
     }
 
     /// Adds one field (builder style).
-    pub fn field(mut self, name: impl Into<String>, value: impl Into<FieldValue>) -> Event {
+    pub fn field(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<FieldValue>,
+    ) -> Event {
         self.fields.push((name.into(), value.into()));
         self
     }

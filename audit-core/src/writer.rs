@@ -452,6 +452,11 @@ impl Writer {
         &self.config.dir
     }
 
+    /// When appended records are fsynced.
+    pub fn durability(&self) -> Durability {
+        self.config.durability
+    }
+
     /// Appends a batch of entries with one `write`, rotating first when due, and
     /// fsyncs according to the [`Durability`].
     ///

@@ -20,7 +20,7 @@ pub(crate) struct EventVisitor<'a> {
 }
 
 impl EventVisitor<'_> {
-    fn set(&mut self, name: &str, value: FieldValue) {
+    fn set(&mut self, name: &'static str, value: FieldValue) {
         let e = &mut *self.event;
         let slot = match name {
             "audit.action" => {
@@ -54,7 +54,7 @@ impl EventVisitor<'_> {
             "audit.project_id" => &mut e.project_id,
             "audit.legal_hold_id" => &mut e.legal_hold_id,
             other => {
-                e.fields.push((other.to_owned(), value));
+                e.fields.push((other.into(), value));
                 return;
             }
         };

@@ -82,7 +82,8 @@ where
         if meta.target() != AUDIT_TARGET {
             return;
         }
-        let mut record = Event::new(String::new());
+        // The id is assigned on the writer thread, in bulk (see pipeline::EventIds).
+        let mut record = Event::without_id(String::new());
         event.record(&mut EventVisitor { event: &mut record });
         if record.action.is_empty() {
             // On the audit target without the marker: a mistake in the emitting code.

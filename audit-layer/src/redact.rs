@@ -65,6 +65,18 @@ pub const DEFAULT_FIELD_RULES: &[(&str, Strategy)] = &[
     ("pointer", Strategy::Mask),
 ];
 
+/// For each byte, the set (bit i = rule i) of default rules whose word ends with it.
+static RULES_BY_LAST_BYTE: LazyLock<[u32; 256]> = LazyLock::new(|| {
+    const _: () = assert!(DEFAULT_FIELD_RULES.len() <= 32);
+    let mut table = [0u32; 256];
+    for (i, (word, _)) in DEFAULT_FIELD_RULES.iter().enumerate() {
+        if let Some(&b) = word.as_bytes().last() {
+            table[usize::from(b.to_ascii_lowercase())] |= 1 << i;
+        }
+    }
+    table
+});
+
 /// The text that replaces a masked value.
 pub const MASK: &str = "[redacted]";
 
@@ -199,6 +211,14 @@ static COMPILED: LazyLock<Patterns> = LazyLock::new(|| {
 /// `[redacted:<pattern name>]`; returns `text` unchanged (and unallocated) when
 /// there is none.
 pub fn redact_patterns(text: &str) -> Cow<'_, str> {
+    // Every pattern needs 14 bytes or more, except a URL password (`a://:x@`, 7
+    // bytes, always with `://`): most values are short identifiers, and this skips
+    // the regex engine for them.
+    if text.len() < 7
+        || (text.len() < 14 && !(text.as_bytes().contains(&b':') && text.contains("://")))
+    {
+        return Cow::Borrowed(text);
+    }
     let p = &*COMPILED;
     if !p.any.is_match(text) {
         return Cow::Borrowed(text);
@@ -275,10 +295,18 @@ impl Redactor {
         if !self.defaults {
             return None;
         }
-        DEFAULT_FIELD_RULES
-            .iter()
-            .find(|(word, _)| name_matches(name, word))
-            .map(|(_, s)| *s)
+        // Only the rules whose word ends with the name's last byte can match.
+        let last = name.as_bytes().last()?.to_ascii_lowercase();
+        let mut candidates = RULES_BY_LAST_BYTE[usize::from(last)];
+        while candidates != 0 {
+            let i = candidates.trailing_zeros() as usize;
+            candidates &= candidates - 1;
+            let (word, strategy) = DEFAULT_FIELD_RULES[i];
+            if name_matches(name, word) {
+                return Some(strategy);
+            }
+        }
+        None
     }
 
     /// Redacts `event` in place: field-name rules on `fields`, value patterns on
@@ -492,7 +520,7 @@ mod tests {
         let f: Vec<_> = e
             .fields
             .iter()
-            .map(|(n, v)| (n.as_str(), v.clone()))
+            .map(|(n, v)| (n.as_ref(), v.clone()))
             .collect();
         let fp = r.fingerprinter().fingerprint("hunter2");
         // Computed independently: Python's hmac over the documented derivation.
