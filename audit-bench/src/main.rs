@@ -33,6 +33,9 @@ struct Args {
     /// Rounds per scenario (default 3, or 1 with --quick).
     #[arg(long)]
     rounds: Option<usize>,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    save: Option<std::path::PathBuf>,
     /// Internal: run one scenario in this process and print its result as JSON.
     #[arg(long, hide = true)]
     child: Option<String>,
@@ -167,6 +170,10 @@ fn parent(args: &Args) -> Result<(), String> {
     }
     let summary = summarize(&results);
     let report = report(args, rounds, &summary);
+    if let Some(path) = &args.save {
+        std::fs::write(path, format!("{report:#}\n"))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     if args.json {
         println!("{report}");
     } else {

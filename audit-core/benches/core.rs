@@ -53,6 +53,22 @@ fn hash_and_mac(c: &mut Criterion) {
     g.finish();
 }
 
+fn encode(c: &mut Criterion) {
+    let entry = typical_event(7);
+    let prev = [7u8; 32];
+    let mut buf = Vec::with_capacity(1024);
+    let mut g = c.benchmark_group("encode");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("typical_record_header_and_body", |b| {
+        b.iter(|| {
+            buf.clear();
+            audit_core::bench_support::encode_unsealed(&mut buf, black_box(&entry), 42, &prev);
+            black_box(buf.len())
+        })
+    });
+    g.finish();
+}
+
 fn append(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut w = Writer::open(config(dir.path(), Key::generate().expect("key"))).expect("writer");
@@ -90,5 +106,5 @@ fn verify(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hash_and_mac, append, verify);
+criterion_group!(benches, encode, hash_and_mac, append, verify);
 criterion_main!(benches);

@@ -52,6 +52,36 @@ mod verify;
 mod writer;
 
 pub use encode::{Limits, SUFFIX_LEN, ZERO_HASH};
+
+/// Entry points for the criterion benchmarks only; not a stable API.
+#[doc(hidden)]
+pub mod bench_support {
+    use crate::encode::{self, Header};
+    use crate::record::{Entry, RecordKind};
+    use crate::timestamp::TsCache;
+
+    /// Encodes the header and body of an event record (everything before the
+    /// hash) into `out`, as the writer does.
+    pub fn encode_unsealed(out: &mut Vec<u8>, entry: &Entry, seq: u64, prev: &[u8; 32]) {
+        let ts = match entry {
+            Entry::Event(e) => e.ts,
+            Entry::Gap(g) => g.to,
+        };
+        let kind = match entry {
+            Entry::Event(_) => RecordKind::Event,
+            Entry::Gap(_) => RecordKind::Gap,
+        };
+        let header = Header {
+            seq,
+            ts,
+            epoch: 0,
+            prev,
+            kind,
+        };
+        encode::begin(out, &header, &mut TsCache::new());
+        encode::entry_body(out, entry, "bench", &crate::Limits::default());
+    }
+}
 pub use error::{Error, ErrorKind, Result};
 pub use key::Key;
 pub use record::{Actor, Entry, Event, FORMAT_VERSION, FieldValue, Gap, Outcome, RecordKind};
