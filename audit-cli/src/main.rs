@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use audit_core::{Key, Report, Timestamp, VerifyOptions, verify_dir};
+use std::io::Write as _;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -49,6 +51,103 @@ enum Command {
         /// Where to write the key.
         file: PathBuf,
     },
+    /// Check or list an action catalog (see docs/CATALOG.md).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Check a catalog file; exit 0 when valid, 1 with the file, line and problem
+    /// when not, 2 when it cannot be read.
+    Check {
+        /// The catalog file.
+        file: PathBuf,
+    },
+    /// List the actions of a catalog (the default catalog when FILE is `-`).
+    List {
+        /// The catalog file, or `-` for the catalog shipped with audit-trail.
+        file: PathBuf,
+        /// Print JSON Lines (one action per line) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn load_catalog(file: &std::path::Path) -> Result<audit_catalog::Catalog, ExitCode> {
+    if file.as_os_str() == "-" {
+        return Ok(audit_catalog::Catalog::default_catalog());
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        eprintln!("audit catalog: cannot read {}: {e}", file.display());
+        ExitCode::from(2)
+    })?;
+    audit_catalog::Catalog::parse(&text, &file.display().to_string()).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(1)
+    })
+}
+
+fn catalog(cmd: CatalogCommand) -> ExitCode {
+    match cmd {
+        CatalogCommand::Check { file } => match load_catalog(&file) {
+            Ok(c) => {
+                println!("{}: valid, {} actions", file.display(), c.actions.len());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        CatalogCommand::List { file, json } => {
+            let c = match load_catalog(&file) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let mut out = std::io::stdout().lock();
+            for a in c.actions.values() {
+                let line = if json {
+                    let v = serde_json::json!({
+                        "action": a.name, "category": a.category,
+                        "severity": a.severity.as_str(), "description": a.description,
+                        "required": a.required, "sensitive": a.sensitive,
+                        "requires_justification": a.requires_justification,
+                    });
+                    v.to_string()
+                } else {
+                    let mut flags = Vec::new();
+                    if !a.required.is_empty() {
+                        flags.push(format!("requires {}", a.required.join(", ")));
+                    }
+                    if !a.sensitive.is_empty() {
+                        flags.push(format!("redacts {}", a.sensitive.join(", ")));
+                    }
+                    if a.requires_justification {
+                        flags.push("justification".into());
+                    }
+                    format!(
+                        "{:<40} {:<11} {:<8} {}{}",
+                        a.name,
+                        a.category,
+                        a.severity.as_str(),
+                        a.description,
+                        if flags.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" [{}]", flags.join("; "))
+                        }
+                    )
+                };
+                if let Err(e) = writeln!(out, "{line}") {
+                    // A closed pipe (`| head`) is the reader's choice, not an error.
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return ExitCode::SUCCESS;
+                    }
+                    eprintln!("audit catalog list: cannot write the list: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 fn parse_time(s: &str) -> Result<Timestamp, String> {
@@ -112,6 +211,7 @@ fn main() -> ExitCode {
             }
             Err(e) => usage_error(&e),
         },
+        Command::Catalog(cmd) => catalog(cmd),
     }
 }
 

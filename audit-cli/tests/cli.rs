@@ -213,3 +213,58 @@ fn keygen_writes_a_private_key_and_refuses_to_overwrite() {
     let out = audit(&["keygen", s(&p)]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn catalog_check_accepts_the_default_and_pinpoints_a_bad_line() {
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../audit-catalog/audit-catalog.toml"
+    );
+    let out = audit(&["catalog", "check", shipped]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid, 44 actions"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("cat.toml");
+    std::fs::write(
+        &bad,
+        "version = 1\n\n[actions.\"pool.deleted\"]\ncategory = \"resources\"\nseverity = \"high\"\ndescription = \"x\"\nrequired = [\"actor\"]\nrequierd = [\"resource\"]\n",
+    )
+    .unwrap();
+    let out = audit(&["catalog", "check", s(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("{}:8: unknown field `requierd`", bad.display())),
+        "{err}"
+    );
+
+    let out = audit(&["catalog", "check", s(&dir.path().join("missing.toml"))]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn catalog_list_prints_every_action_as_text_or_json_lines() {
+    let out = audit(&["catalog", "list", "--json", "-"]);
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 44);
+    let bg = lines
+        .iter()
+        .find(|v| v["action"] == "breakglass.activated")
+        .unwrap();
+    assert_eq!(bg["requires_justification"], true);
+    assert_eq!(bg["severity"], "critical");
+
+    let out = audit(&["catalog", "list", "-"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("kernel.capability.denied")
+                && l.contains("requires actor, resource")),
+        "{text}"
+    );
+}
