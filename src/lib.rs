@@ -30,7 +30,15 @@ pub use audit_core::{
     WriterConfig, verify_dir,
 };
 pub use audit_layer;
+pub use audit_layer::support::AuditUnavailable;
 pub use audit_layer::{
     AUDIT_TARGET, AuditBuilder, AuditError, AuditGuard, AuditLayer, Health, Overflow, SpanTarget,
     Strategy, check_installed, init_from_env, non_audit, redacted,
 };
+pub use audit_macros::{audit, audited};
+
+/// What the macros expand to. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use audit_layer::support::*;
+}

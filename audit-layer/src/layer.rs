@@ -47,6 +47,15 @@ pub struct AuditLayer {
     pub(crate) redactor: Redactor,
 }
 
+impl AuditLayer {
+    /// True while this layer's writer is running and its last write succeeded.
+    pub fn is_healthy(&self) -> bool {
+        let s = &self.queue.shared;
+        s.healthy.load(std::sync::atomic::Ordering::Acquire)
+            && !s.closed.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 impl<S> tracing_subscriber::Layer<S> for AuditLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,

@@ -60,6 +60,8 @@ mod config;
 mod layer;
 mod pipeline;
 mod redact;
+#[doc(hidden)]
+pub mod support;
 
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;

@@ -97,6 +97,16 @@ impl Fingerprinter {
         }
     }
 
+    /// True when `value` is already a fingerprint made with this key (redacted at
+    /// the source), so the second pass leaves it as it is.
+    pub fn is_fingerprint(&self, value: &str) -> bool {
+        value
+            .strip_prefix("hmac-sha256:")
+            .and_then(|r| r.strip_prefix(self.key_id.as_str()))
+            .and_then(|r| r.strip_prefix(':'))
+            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
     /// `hmac-sha256:<key id>:<64 hex>` of `value`.
     pub fn fingerprint(&self, value: &str) -> String {
         let mac = self.subkey.mac_bytes(value.as_bytes());
@@ -116,6 +126,13 @@ pub(crate) fn set_current(fp: Arc<Fingerprinter>) {
 /// `[redacted]` before any audit layer exists) to every layer and formatter, so the
 /// raw value never enters a `tracing` event or span. Made by [`redacted`].
 pub struct Redacted<T>(T);
+
+impl<T> Redacted<T> {
+    /// Wraps a value (see [`redacted`] for use in `tracing` fields).
+    pub fn new(value: T) -> Redacted<T> {
+        Redacted(value)
+    }
+}
 
 impl<T: fmt::Display> fmt::Display for Redacted<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -362,6 +379,7 @@ impl Redactor {
         };
         match strategy {
             Strategy::Mask | Strategy::Keep | Strategy::Drop => MASK.to_owned(),
+            Strategy::Fingerprint if self.fingerprinter.is_fingerprint(&text) => text.into_owned(),
             Strategy::Fingerprint => self.fingerprinter.fingerprint(&text),
             Strategy::Digest => format!(
                 "[digest sha256:{}, {} bytes]",
@@ -554,6 +572,23 @@ mod tests {
         assert_eq!(
             e.reason.as_deref(),
             Some("redis://:[redacted:url-password]@cache:6379")
+        );
+    }
+
+    #[test]
+    fn a_value_fingerprinted_at_the_source_is_not_fingerprinted_again() {
+        let r = redactor();
+        let fp = r.fingerprinter().fingerprint("s3cret");
+        let mut e = Event::new("x").field("token", fp.clone());
+        r.apply(&mut e);
+        assert_eq!(e.fields[0].1, FieldValue::Str(fp));
+        // A look-alike with another key id is fingerprinted like any value.
+        let other = format!("hmac-sha256:0000000000000000:{}", "ab".repeat(32));
+        let mut e = Event::new("x").field("token", other.clone());
+        r.apply(&mut e);
+        assert_eq!(
+            e.fields[0].1,
+            FieldValue::Str(r.fingerprinter().fingerprint(&other))
         );
     }
 

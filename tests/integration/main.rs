@@ -5,5 +5,6 @@ mod common;
 mod crash;
 mod encoding;
 mod interop;
+mod macros;
 mod restart;
 mod tamper;

@@ -1,0 +1,312 @@
+//! `audit!` and `#[audited]`: the exact records they write.
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use audit_trail::{AuditBuilder, AuditUnavailable, audit, audited, non_audit};
+use serde_json::Value;
+use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
+
+use crate::common::{config, key};
+
+/// Runs `f` with an audit layer (and a capturing `fmt` layer beside it) and returns
+/// the events of the trail and the `fmt` output.
+fn record(f: impl FnOnce()) -> (Vec<Value>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
+    let console = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(console.clone())
+                .with_filter(non_audit()),
+        )
+        .with(audit);
+    tracing::subscriber::with_default(subscriber, f);
+    guard.shutdown().unwrap();
+    (events(dir.path()), console.text())
+}
+
+fn events(dir: &Path) -> Vec<Value> {
+    let mut out = Vec::new();
+    for seg in audit_trail::audit_core::segment::list_segments(dir).unwrap() {
+        let text = std::fs::read_to_string(dir.join(&seg.file_name)).unwrap();
+        out.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .filter(|r| r["kind"] == "event"),
+        );
+    }
+    out
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+/// Polls a future that never waits to completion (no runtime needed).
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// The record without what changes from run to run.
+fn stable(e: &Value) -> Value {
+    let mut e = e.clone();
+    let m = e.as_object_mut().unwrap();
+    for k in [
+        "v", "seq", "ts", "epoch", "prev", "id", "hash", "mac", "service", "kind",
+    ] {
+        m.remove(k);
+    }
+    if let Some(f) = m.get_mut("fields").and_then(Value::as_object_mut) {
+        let d = f.remove("duration_us");
+        assert!(d.is_none() || d.unwrap().is_u64());
+        if f.is_empty() {
+            m.remove("fields");
+        }
+    }
+    e
+}
+
+#[test]
+fn audit_macro_writes_the_action_its_category_members_and_fields() {
+    let pool = String::from("pool-42");
+    let details = vec![1, 2];
+    let (events, _) = record(|| {
+        audit!(
+            action = "pool.deleted",
+            actor = "alice",
+            resource = %pool,
+            size_gb = 128u64,
+            ?details,
+            reason = "decommissioned"
+        );
+    });
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        stable(&events[0]),
+        serde_json::json!({
+            "action": "pool.deleted", "category": "resources", "outcome": "success",
+            "actor": {"id": "alice"}, "resource": "pool-42", "reason": "decommissioned",
+            "fields": {"size_gb": 128, "details": "[1, 2]"},
+        })
+    );
+}
+
+#[test]
+fn sensitive_fields_are_fingerprinted_before_any_layer_sees_them() {
+    let token = "tok-very-secret-123";
+    let (events, console) = record(|| {
+        audit!(
+            action = "token.created",
+            actor = "alice",
+            resource = "key-1",
+            token = token
+        );
+        tracing::info!("narration after the audit event");
+    });
+    let fp = audit_trail::audit_layer::Fingerprinter::new(&key()).fingerprint(token);
+    assert_eq!(events[0]["fields"]["token"], fp);
+    assert!(!console.contains(token));
+    assert!(
+        console.contains("narration after the audit event"),
+        "{console}"
+    );
+}
+
+#[derive(Debug)]
+struct PoolError(String);
+
+impl std::fmt::Display for PoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pool error: {}", self.0)
+    }
+}
+
+impl From<AuditUnavailable> for PoolError {
+    fn from(e: AuditUnavailable) -> Self {
+        PoolError(e.to_string())
+    }
+}
+
+#[audited(action = "pool.deleted", actor = user, resource = pool_id, skip(user))]
+fn delete_pool(user: &str, pool_id: &str, force: bool) -> Result<u32, PoolError> {
+    if pool_id == "busy" {
+        return Err(PoolError(format!(
+            "{pool_id} has running tasks; token Bearer abcdefgh12345678"
+        )));
+    }
+    let _ = force;
+    Ok(3)
+}
+
+#[test]
+fn audited_sync_function_records_success_and_failure_with_the_error_text() {
+    let (events, _) = record(|| {
+        assert_eq!(delete_pool("alice", "p-1", true).unwrap(), 3);
+        assert!(delete_pool("bob", "busy", false).is_err());
+    });
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        stable(&events[0]),
+        serde_json::json!({
+            "action": "pool.deleted", "category": "resources", "outcome": "success",
+            "actor": {"id": "alice"}, "resource": "p-1",
+            "fields": {"pool_id": "p-1", "force": true},
+        })
+    );
+    assert_eq!(
+        stable(&events[1]),
+        serde_json::json!({
+            "action": "pool.deleted", "category": "resources", "outcome": "failure",
+            "actor": {"id": "bob"}, "resource": "busy",
+            "fields": {
+                "error": "pool error: busy has running tasks; token Bearer [redacted:bearer]",
+                "pool_id": "busy", "force": false,
+            },
+        })
+    );
+}
+
+struct Registry {
+    nodes: Vec<String>,
+}
+
+impl Registry {
+    #[audited(action = "node.registered", resource = name, skip(self))]
+    fn register(&mut self, name: String) -> usize {
+        self.nodes.push(name);
+        self.nodes.len()
+    }
+
+    #[audited(action = "task.submitted", actor = "svc", resource = id, fields(kind = ?kind))]
+    async fn submit<K: std::fmt::Debug>(&self, id: u64, kind: K) -> Result<u64, String> {
+        let _ = &self.nodes;
+        let _ = kind;
+        if id == 0 {
+            Err("id 0 is reserved".to_owned())
+        } else {
+            Ok(id)
+        }
+    }
+}
+
+#[test]
+fn audited_method_async_and_generic_functions() {
+    let mut reg = Registry { nodes: Vec::new() };
+    let (events, _) = record(|| {
+        assert_eq!(reg.register("n-1".into()), 1);
+        assert_eq!(block_on(reg.submit(7, "gpu")), Ok(7));
+        assert!(block_on(reg.submit(0, 'x')).is_err());
+    });
+    assert_eq!(events.len(), 3);
+    assert_eq!(
+        stable(&events[0]),
+        serde_json::json!({
+            "action": "node.registered", "category": "resources", "outcome": "success",
+            "resource": "n-1", "fields": {"name": "n-1"},
+        })
+    );
+    assert_eq!(
+        stable(&events[1]),
+        serde_json::json!({
+            "action": "task.submitted", "category": "resources", "outcome": "success",
+            "actor": {"id": "svc"}, "resource": "7",
+            "fields": {"kind": "\"gpu\"", "id": 7},
+        })
+    );
+    assert_eq!(events[2]["outcome"], "failure");
+    assert_eq!(events[2]["fields"]["error"], "id 0 is reserved");
+    assert_eq!(events[2]["fields"]["kind"], "'x'");
+}
+
+#[audited(action = "vram.allocated", resource = gpu, redact(handle))]
+fn allocate(gpu: u32, handle: &str) -> impl std::fmt::Display + use<> {
+    let _ = handle;
+    format!("gpu{gpu}")
+}
+
+#[audited(action = "task.canceled", actor = "ops", resource = task, skip_all)]
+fn cancel(task: &str) {
+    if task == "boom" {
+        panic!("cancel failed hard");
+    }
+}
+
+#[test]
+fn impl_trait_returns_redacted_arguments_and_panics() {
+    let (events, _) = record(|| {
+        assert_eq!(allocate(3, "0xdeadbeef").to_string(), "gpu3");
+        cancel("t-1");
+        let caught = std::panic::catch_unwind(|| cancel("boom"));
+        assert!(caught.is_err(), "the panic goes on after the record");
+    });
+    assert_eq!(events.len(), 3);
+    let fp = audit_trail::audit_layer::Fingerprinter::new(&key()).fingerprint("0xdeadbeef");
+    assert_eq!(events[0]["fields"]["handle"], fp);
+    assert_eq!(events[0]["fields"]["gpu"], 3);
+    // `vram_ptr` is the catalog's sensitive field; `handle` was redacted by argument.
+    assert_eq!(events[0]["resource"], "3");
+    assert_eq!(
+        stable(&events[1]),
+        serde_json::json!({
+            "action": "task.canceled", "category": "resources", "outcome": "success",
+            "actor": {"id": "ops"}, "resource": "t-1",
+        })
+    );
+    assert_eq!(events[2]["outcome"], "panic");
+    assert_eq!(events[2]["resource"], "boom");
+}
+
+#[audited(action = "breakglass.activated", actor = "oncall", resource = "db-prod", reason = why, fail_closed)]
+fn break_glass(why: &str) -> Result<(), PoolError> {
+    let _ = why;
+    Ok(())
+}
+
+#[test]
+fn fail_closed_refuses_to_run_without_a_working_trail() {
+    // No subscriber at all: the function does not run, and says why.
+    let err = break_glass("incident 42").unwrap_err();
+    assert_eq!(
+        err.0,
+        "the audit trail cannot record (no audit layer is installed), so the operation was not performed"
+    );
+    // With the trail: it runs and is recorded, with its justification.
+    let (events, _) = record(|| break_glass("incident 42").unwrap());
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["reason"], "incident 42");
+    assert_eq!(events[0]["category"], "breakglass");
+}
