@@ -218,10 +218,10 @@ pub struct PanicGuard<F: FnMut()> {
 }
 
 impl<F: FnMut()> PanicGuard<F> {
-    /// Arms the guard.
-    pub fn new(on_panic: F) -> Self {
+    /// Arms the guard (when `armed`; a disarmed guard does nothing).
+    pub fn new(armed: bool, on_panic: F) -> Self {
         PanicGuard {
-            on_panic: Some(on_panic),
+            on_panic: armed.then_some(on_panic),
         }
     }
 
@@ -233,8 +233,9 @@ impl<F: FnMut()> PanicGuard<F> {
 
 impl<F: FnMut()> Drop for PanicGuard<F> {
     fn drop(&mut self) {
-        if std::thread::panicking()
-            && let Some(mut f) = self.on_panic.take()
+        // Disarmed (the common case) costs no thread-local lookup.
+        if let Some(mut f) = self.on_panic.take()
+            && std::thread::panicking()
         {
             f();
         }

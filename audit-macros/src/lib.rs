@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use audit_catalog::{Action, Catalog, Source};
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -413,11 +413,12 @@ fn expand_audit(args: Args) -> syn::Result<TokenStream2> {
         errors.into_result()?;
         unreachable!("an error was recorded for the missing action");
     };
+    // A justification must be given here, not assumed from a span.
     let spec = check_action(
         &loaded,
         &action,
         &provided,
-        provided.contains("reason"),
+        seen.contains("reason"),
         &mut errors,
     );
     errors.into_result()?;
@@ -670,13 +671,11 @@ fn expand_audited(args: Args, func: syn::ItemFn) -> syn::Result<TokenStream2> {
         }
     };
     let spec = match &action {
-        Some(a) => check_action(
-            &loaded,
-            a,
-            &provided,
-            provided.contains("reason"),
-            &mut errors,
-        ),
+        Some(a) => {
+            // A justification is the record's `reason`, given here.
+            let has_reason = members.iter().any(|(n, ..)| n.text() == "reason");
+            check_action(&loaded, a, &provided, has_reason, &mut errors)
+        }
         None => {
             if !seen.contains("action") {
                 errors.push(
@@ -716,54 +715,54 @@ fn expand_audited(args: Args, func: syn::ItemFn) -> syn::Result<TokenStream2> {
             }),
         }
     };
-    let mut lets = Vec::new();
+    // Everything recorded is captured into one tuple before the body runs (which
+    // may move or change it), and only when audit events are being recorded.
+    let mut captures = Vec::new();
     let mut event_fields = Vec::new();
-    for (i, (name, sigil, value)) in members.iter().enumerate() {
-        let var = format_ident!("__audit_m{}", i);
-        let v = capture(value.to_token_stream(), *sigil, false);
-        lets.push(quote!(let #var = #v;));
+    let mut slot = |v: TokenStream2| {
+        captures.push(v);
+        syn::Index::from(captures.len())
+    };
+    for (name, sigil, value) in &members {
+        let i = slot(capture(value.to_token_stream(), *sigil, false));
         let f = field_tokens(name);
-        event_fields.push(quote!(#f = &#var));
+        event_fields.push(quote!(#f = &__audit_state.#i));
     }
-    for (i, (name, sigil, value)) in extra.iter().enumerate() {
-        let var = format_ident!("__audit_f{}", i);
-        let v = capture(value.clone(), *sigil, spec.sensitive.contains(&name.text()));
-        lets.push(quote!(let #var = #v;));
-        event_fields.push(quote!(#name = &#var));
+    for (name, sigil, value) in &extra {
+        let i = slot(capture(
+            value.clone(),
+            *sigil,
+            spec.sensitive.contains(&name.text()),
+        ));
+        event_fields.push(quote!(#name = &__audit_state.#i));
     }
-    for (i, (ident, redacted)) in recorded.iter().enumerate() {
-        let var = format_ident!("__audit_a{}", i);
+    for (ident, redacted) in &recorded {
         let sensitive = *redacted || spec.sensitive.contains(&ident.unraw().to_string());
-        let v = capture(ident.to_token_stream(), Sigil::None, sensitive);
-        lets.push(quote!(let #var = #v;));
-        event_fields.push(quote!(#ident = &#var));
+        let i = slot(capture(ident.to_token_stream(), Sigil::None, sensitive));
+        event_fields.push(quote!(#ident = &__audit_state.#i));
     }
 
     let category = &spec.category;
     let tracking = loaded.tracking();
-    let is_async = func.sig.asyncness.is_some();
     let block = &func.block;
     let ret_ty = match &func.sig.output {
         syn::ReturnType::Type(_, ty) if !contains_impl_trait(ty) => Some(ty.clone()),
         _ => None,
     };
-    let run = if is_async {
-        match &ret_ty {
-            Some(t) => quote!(let __audit_ret: #t = async move #block.await;),
-            None => quote!(let __audit_ret = async move #block.await;),
-        }
+    // The body, defined once; run directly when nothing is recorded.
+    let (define, call) = if func.sig.asyncness.is_some() {
+        (
+            quote!(let __audit_body = async move #block;),
+            quote!(__audit_body.await),
+        )
     } else {
-        match &ret_ty {
-            Some(t) => quote!(
-                #[allow(clippy::redundant_closure_call)]
-                let __audit_ret: #t = (move || -> #t #block)();
-            ),
-            None => quote!(
-                #[allow(clippy::redundant_closure_call)]
-                let __audit_ret = (move || #block)();
-            ),
-        }
+        let arrow = ret_ty.as_ref().map(|t| quote!(-> #t));
+        (
+            quote!(#[allow(unused_mut)] let mut __audit_body = move || #arrow #block;),
+            quote!(__audit_body()),
+        )
     };
+    let annotate = ret_ty.as_ref().map(|t| quote!(: #t));
     let gate = fail_closed.then(|| {
         quote! {
             if let ::core::result::Result::Err(e) = #p::availability() {
@@ -775,8 +774,17 @@ fn expand_audited(args: Args, func: syn::ItemFn) -> syn::Result<TokenStream2> {
         {
             #tracking
             #gate
-            let __audit_start = ::std::time::Instant::now();
-            #(#lets)*
+            let __audit_state = if #p::tracing::enabled!(target: "@audit", #p::tracing::Level::INFO) {
+                ::core::option::Option::Some((::std::time::Instant::now(), #(#captures,)*))
+            } else {
+                ::core::option::Option::None
+            };
+            #define
+            // Without a subscriber that records audit events the function costs what
+            // it costs without the attribute, give or take a branch.
+            let ::core::option::Option::Some(__audit_state) = __audit_state else {
+                return #call;
+            };
             let __audit_emit = |__audit_outcome: &'static str, __audit_error: ::core::option::Option<&str>| {
                 #p::tracing::event!(
                     target: "@audit",
@@ -785,12 +793,12 @@ fn expand_audited(args: Args, func: syn::ItemFn) -> syn::Result<TokenStream2> {
                     audit.category = #category,
                     audit.outcome = __audit_outcome,
                     error = __audit_error,
-                    duration_us = #p::elapsed_micros(__audit_start),
+                    duration_us = #p::elapsed_micros(__audit_state.0),
                     #(#event_fields),*
                 );
             };
-            let mut __audit_guard = #p::PanicGuard::new(|| __audit_emit("panic", ::core::option::Option::None));
-            #run
+            let mut __audit_guard = #p::PanicGuard::new(true, || __audit_emit("panic", ::core::option::Option::None));
+            let __audit_ret #annotate = #call;
             __audit_guard.disarm();
             let (__audit_outcome, __audit_error) = {
                 #[allow(unused_imports)]

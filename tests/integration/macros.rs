@@ -310,3 +310,65 @@ fn fail_closed_refuses_to_run_without_a_working_trail() {
     assert_eq!(events[0]["reason"], "incident 42");
     assert_eq!(events[0]["category"], "breakglass");
 }
+
+#[audited(action = "token.created", actor = user, resource = key_id, skip(user))]
+fn issue_token(user: &str, key_id: &str, token: &str) -> Result<(), String> {
+    let _ = token;
+    Ok(())
+}
+
+// Arguments are recorded by default (as with `#[instrument]`): a secret argument is
+// skipped (or listed in `redact(…)`); `value` is sensitive in the catalog.
+#[audited(action = "secret.rotated", actor = "rotator", resource = name, fields(value = new_value.clone()), skip(new_value))]
+fn rotate(name: &str, new_value: String) {
+    let _ = (name, new_value);
+}
+
+#[test]
+fn sensitive_values_reach_no_layer_even_one_without_the_non_audit_filter() {
+    const TOKEN: &str = "tok-raw-6f1d2c";
+    const SECRET: &str = "s3cr3t-v2-value";
+    const SHOWN: &str = "tok-in-audit-macro";
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
+    // A careless set-up: this fmt layer sees every event, audit events included.
+    let console = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(console.clone()),
+        )
+        .with(audit);
+    tracing::subscriber::with_default(subscriber, || {
+        issue_token("alice", "key-7", TOKEN).unwrap();
+        rotate("db-password", SECRET.to_owned());
+        audit!(
+            action = "token.revoked",
+            actor = "alice",
+            resource = "key-7",
+            token = SHOWN
+        );
+    });
+    guard.shutdown().unwrap();
+    let console = console.text();
+    let mut trail = String::new();
+    for seg in audit_trail::audit_core::segment::list_segments(dir.path()).unwrap() {
+        trail.push_str(&std::fs::read_to_string(dir.path().join(&seg.file_name)).unwrap());
+    }
+    for raw in [TOKEN, SECRET, SHOWN] {
+        assert!(
+            !console.contains(raw),
+            "{raw} in the fmt output:\n{console}"
+        );
+        assert!(!trail.contains(raw), "{raw} in the trail:\n{trail}");
+    }
+    let fp = |v: &str| audit_trail::audit_layer::Fingerprinter::new(&key()).fingerprint(v);
+    // The fmt layer saw the events — with fingerprints in place of the values.
+    assert!(console.contains(&fp(TOKEN)), "{console}");
+    assert!(console.contains(&fp(SECRET)), "{console}");
+    let events = events(dir.path());
+    assert_eq!(events[0]["fields"]["token"], fp(TOKEN));
+    assert_eq!(events[1]["fields"]["value"], fp(SECRET));
+    assert_eq!(events[2]["fields"]["token"], fp(SHOWN));
+}

@@ -1,0 +1,6 @@
+use audit_trail::audited;
+
+#[audited(action = "task.completed", resource = "t", fail_closed)]
+fn returns_nothing() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use audit_trail::audited;
+
+#[audited(action = "breakglass.activated", actor = "oncall", resource = "db-prod")]
+fn break_glass() {}
+
+fn main() {}

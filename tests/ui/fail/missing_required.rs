@@ -1,0 +1,8 @@
+use audit_trail::{audit, audited};
+
+#[audited(action = "pool.deleted", resource = id)]
+fn delete(id: &str) {}
+
+fn main() {
+    audit!(action = "kernel.capability.denied");
+}

@@ -1,0 +1,10 @@
+use audit_trail::{audit, audited};
+
+#[audited(action = "pool.delete", actor = "a", resource = "p")]
+fn close_typo() {}
+
+fn far() {
+    audit!(action = "billing.refund", amount = 3);
+}
+
+fn main() {}
