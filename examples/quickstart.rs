@@ -1,6 +1,7 @@
 //! Quickstart: a service's `tracing` set-up with the audit layer beside its console
-//! logging; it emits audit events (and narration, which stays out of the trail),
-//! then verifies the trail.
+//! logging; annotated handlers (`#[audited]`) and one-off events (`audit!`), checked
+//! against the default action catalog at compile time; narration stays out of the
+//! trail; then it verifies the trail.
 //!
 //! ```text
 //! cargo run --example quickstart [-- --records N]
@@ -16,7 +17,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use audit_trail::{AUDIT_TARGET, AuditBuilder, Key, VerifyOptions, non_audit, verify_dir};
+use audit_trail::{AuditBuilder, Key, VerifyOptions, audit, audited, non_audit, verify_dir};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
 fn main() -> ExitCode {
@@ -28,6 +29,33 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A handler's error.
+#[derive(Debug)]
+struct PoolError(String);
+
+impl std::fmt::Display for PoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One audit record per call, with the outcome and duration; the actor comes from
+/// the request span.
+#[audited(action = "pool.created", context(actor), resource = name)]
+fn create_pool(name: &str, gpus: u32) -> Result<(), PoolError> {
+    let _ = (name, gpus);
+    Ok(())
+}
+
+/// A failure is recorded with the error's text.
+#[audited(action = "pool.deleted", context(actor), resource = name)]
+fn delete_pool(name: &str) -> Result<(), PoolError> {
+    if name.ends_with('2') {
+        return Err(PoolError(format!("{name} still has running tasks")));
+    }
+    Ok(())
 }
 
 fn run() -> Result<bool, Box<dyn std::error::Error>> {
@@ -93,26 +121,34 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
             action = "pool.deleted",
             "narration never enters the audit trail"
         );
-        let actions = [
-            ("auth.success", "auth", "success"),
-            ("pool.created", "resources", "success"),
-            ("token.created", "auth", "success"),
-            ("authz.denied", "authz", "denied"),
-            ("pool.deleted", "resources", "success"),
-        ];
-        for (i, &(action, category, outcome)) in (0..records).zip(actions.iter().cycle()) {
-            // The request's context comes from its span.
+        for i in 0..records {
+            // The request's context (actor, request id, client IP) comes from its
+            // span; `context(actor)` below tells the catalog check so.
             let span = tracing::info_span!("request", request_id = %format!("req-{i:06}"), actor = %format!("user-{}", i % 3), client_ip = "192.0.2.10");
             let _enter = span.enter();
-            tracing::event!(
-                target: AUDIT_TARGET,
-                tracing::Level::INFO,
-                audit.action = action,
-                audit.category = category,
-                audit.outcome = outcome,
-                audit.resource = %format!("pool-{}", i % 7),
-                attempt = i,
-            );
+            let pool = format!("pool-{}", i % 7);
+            match i % 5 {
+                0 => audit!(
+                    action = "auth.success",
+                    context(actor),
+                    auth_method = "oidc"
+                ),
+                1 => {
+                    let _ = create_pool(&pool, 8);
+                }
+                // The catalog marks `token` sensitive: only its fingerprint is kept.
+                2 => {
+                    audit!(action = "token.created", context(actor), resource = %pool, token = format!("tok-{i}-secret"))
+                }
+                3 => {
+                    audit!(action = "authz.denied", context(actor), resource = %pool, outcome = "denied")
+                }
+                _ => {
+                    if let Err(e) = delete_pool(&pool) {
+                        tracing::warn!("delete refused: {e}");
+                    }
+                }
+            }
         }
     });
     guard.shutdown()?;
