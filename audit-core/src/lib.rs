@@ -88,5 +88,6 @@ pub use record::{Actor, Entry, Event, FORMAT_VERSION, FieldValue, Gap, Outcome, 
 pub use timestamp::Timestamp;
 pub use verify::{Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir};
 pub use writer::{
-    Appended, Durability, Opened, Period, Rotation, Writer, WriterConfig, parse_duration,
+    Appended, Durability, Opened, PartialAppend, Period, Rotation, Writer, WriterConfig,
+    parse_duration,
 };

@@ -233,6 +233,48 @@ pub struct Writer {
     closed: bool,
     opened: Opened,
     ts_cache: TsCache,
+    /// Where an interrupted rotation stands (a failed write in the middle of one is
+    /// resumed, never redone).
+    rotation: RotationStep,
+}
+
+/// The steps of a rotation, so that one interrupted by an error resumes where it
+/// stopped: never a second seal, never a segment without its open record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RotationStep {
+    /// Writing into a segment that has its open record and no seal.
+    Writing,
+    /// The current segment is sealed; the next one is not created yet.
+    Sealed,
+    /// The next segment exists (empty); its open record is not written yet.
+    Created,
+}
+
+/// An append that failed after writing part of its batch (the batch spanned a
+/// rotation, and a later part failed): the first `written` entries are in the
+/// trail; the rest are not.
+#[derive(Debug)]
+pub struct PartialAppend {
+    /// How many entries, from the start of the batch, were written.
+    pub written: usize,
+    /// Why the rest were not.
+    pub error: Error,
+}
+
+impl fmt::Display for PartialAppend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (after writing {} entries of the batch)",
+            self.error, self.written
+        )
+    }
+}
+
+impl std::error::Error for PartialAppend {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
 }
 
 impl fmt::Debug for Writer {
@@ -391,6 +433,7 @@ impl Writer {
                 removed: false,
             },
             ts_cache: TsCache::new(),
+            rotation: RotationStep::Writing,
         };
         w.write_recovery()?;
         Ok(w)
@@ -422,6 +465,7 @@ impl Writer {
             closed: false,
             opened,
             ts_cache: TsCache::new(),
+            rotation: RotationStep::Writing,
         };
         w.write_open(reason, now)?;
         Ok(w)
@@ -460,28 +504,45 @@ impl Writer {
     /// Appends a batch of entries with one `write`, rotating first when due, and
     /// fsyncs according to the [`Durability`].
     ///
-    /// If the write fails, the file is cut back to where the batch began and the
-    /// chain does not advance: the caller may retry the same batch. If that cut or
-    /// an fsync fails, the writer refuses further appends (reopen it to recover).
+    /// If the write fails, the file is cut back to where the write began and the
+    /// chain does not advance. A batch that spans a rotation is written in parts; if
+    /// a later part fails, the earlier parts stay written — use
+    /// [`Writer::append_partial`] to learn how many entries, so that a retry does
+    /// not write them twice. An interrupted rotation is resumed by the next call. If
+    /// a cut or an fsync fails, the writer refuses further appends (reopen it to
+    /// recover).
     ///
     /// # Errors
     /// [`ErrorKind::Io`] naming the segment.
     pub fn append(&mut self, entries: &[Entry]) -> Result<Appended> {
-        self.check_usable()?;
+        self.append_partial(entries).map_err(|p| p.error)
+    }
+
+    /// Like [`Writer::append`], but on error says how many entries of the batch
+    /// (from its start) were written before the failure: retry with the rest.
+    ///
+    /// # Errors
+    /// [`PartialAppend`]: the error, and how many entries were written.
+    pub fn append_partial(
+        &mut self,
+        entries: &[Entry],
+    ) -> std::result::Result<Appended, PartialAppend> {
+        let mut done = 0;
+        let fail = |written: usize| move |error: Error| PartialAppend { written, error };
+        self.check_usable().map_err(fail(0))?;
         let now = Timestamp::now();
-        if self.rotation_due(now, 0) {
-            self.rotate(now)?;
+        if self.rotation != RotationStep::Writing || self.rotation_due(now, 0) {
+            self.rotate(now).map_err(fail(0))?;
         }
         let mut first_seq = None;
-        let mut i = 0;
-        while i < entries.len() {
+        while done < entries.len() {
             self.buf.clear();
             let batch_start_seq = self.next_seq;
             let mut seq = self.next_seq;
             let mut prev = self.prev;
             let mut n = 0;
-            while i + n < entries.len() {
-                let entry = &entries[i + n];
+            while done + n < entries.len() {
+                let entry = &entries[done + n];
                 let start = self.buf.len();
                 let (ts, kind) = match entry {
                     Entry::Event(e) => (e.ts, RecordKind::Event),
@@ -511,14 +572,14 @@ impl Writer {
                     break;
                 }
             }
-            self.write_buf(n as u64, seq, prev)?;
+            self.write_buf(n as u64, seq, prev).map_err(fail(done))?;
             first_seq.get_or_insert(batch_start_seq);
-            i += n;
-            if i < entries.len() || self.rotation_due(now, 0) {
-                self.rotate(now)?;
+            done += n;
+            if done < entries.len() || self.rotation_due(now, 0) {
+                self.rotate(now).map_err(fail(done))?;
             }
         }
-        let durable = self.sync_per_policy()?;
+        let durable = self.sync_per_policy().map_err(fail(done))?;
         Ok(Appended {
             first_seq,
             last_seq: self.next_seq.checked_sub(1),
@@ -546,7 +607,23 @@ impl Writer {
     pub fn close(mut self) -> Result<()> {
         self.closed = true;
         self.check_usable()?;
-        self.seal("close")
+        self.finish_segment()
+    }
+
+    /// Seals the current segment — or, in the middle of an interrupted rotation,
+    /// finishes what is left: nothing when it is sealed already, and the removal of
+    /// the new, still empty segment when its open record was not written.
+    fn finish_segment(&mut self) -> Result<()> {
+        match self.rotation {
+            RotationStep::Writing => self.seal("close"),
+            RotationStep::Sealed => Ok(()),
+            RotationStep::Created => {
+                let path = self.path();
+                std::fs::remove_file(&path)
+                    .map_err(|e| Error::io(&path, "cannot remove the empty new segment", e))?;
+                sync_dir(&self.config.dir)
+            }
+        }
     }
 
     fn check_usable(&self) -> Result<()> {
@@ -694,6 +771,7 @@ impl Writer {
             encode::u64_field(out, "records", records);
             encode::str_field(out, "reason", reason, l);
         })?;
+        self.rotation = RotationStep::Sealed;
         if self.config.durability != Durability::Never {
             self.fsync()?;
         }
@@ -703,14 +781,23 @@ impl Writer {
         Ok(())
     }
 
+    /// Seals the current segment and starts the next; resumes an interrupted
+    /// rotation at the step where it stopped.
     fn rotate(&mut self, now: Timestamp) -> Result<()> {
-        self.seal("rotate")?;
-        let (file, segment) = create_segment(&self.config.dir, self.next_seq, now)?;
-        self.file = file;
-        self.segment = segment;
-        self.segment_bytes = 0;
-        self.segment_records = 0;
-        self.write_open("rotate", now)
+        if self.rotation == RotationStep::Writing {
+            self.seal("rotate")?;
+        }
+        if self.rotation == RotationStep::Sealed {
+            let (file, segment) = create_segment(&self.config.dir, self.next_seq, now)?;
+            self.file = file;
+            self.segment = segment;
+            self.segment_bytes = 0;
+            self.segment_records = 0;
+            self.rotation = RotationStep::Created;
+        }
+        self.write_open("rotate", now)?;
+        self.rotation = RotationStep::Writing;
+        Ok(())
     }
 }
 
@@ -726,7 +813,7 @@ impl Drop for Writer {
             );
             return;
         }
-        if let Err(e) = self.seal("close") {
+        if let Err(e) = self.finish_segment() {
             eprintln!(
                 "audit-core: could not seal {} when the writer was dropped: {e}; the next writer will record a recovery",
                 self.path().display()

@@ -322,28 +322,26 @@ fn write_with_retry(
     }
     let mut backoff = Duration::from_millis(100);
     let mut waited = Duration::ZERO;
+    // What is left to write: a failure after part of the batch was written (it
+    // spanned a rotation) retries only the rest, so nothing is written twice.
+    let mut rest = batch;
     loop {
-        match writer.append(batch) {
+        match writer.append_partial(rest) {
             Ok(_) => {
-                let events = batch
-                    .iter()
-                    .filter(|e| matches!(e, Entry::Event(_)))
-                    .count() as u64;
-                shared.written_total.fetch_add(events, Ordering::Relaxed);
-                let now = Timestamp::now().unix_micros();
-                shared.last_write_micros.store(now, Ordering::Relaxed);
+                count_written(rest, shared, meters);
                 shared.healthy.store(true, Ordering::Release);
-                meters.written(batch);
                 meters.healthy.set(1.0);
-                meters.last_write.set(now as f64 / 1e6);
                 return Ok(());
             }
-            Err(e) => {
+            Err(partial) => {
+                count_written(&rest[..partial.written], shared, meters);
+                rest = &rest[partial.written..];
+                let e = partial.error;
                 shared.set_error(&e);
                 if shutting_down && waited >= Duration::from_secs(10) {
                     return Err(format!(
                         "{} audit events could not be written: {e}",
-                        batch.len()
+                        rest.len()
                     ));
                 }
                 std::thread::sleep(backoff);
@@ -352,6 +350,22 @@ fn write_with_retry(
             }
         }
     }
+}
+
+/// Counts written entries in the health counters and metrics.
+fn count_written(entries: &[Entry], shared: &Shared, meters: &mut Meters) {
+    if entries.is_empty() {
+        return;
+    }
+    let events = entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Event(_)))
+        .count() as u64;
+    shared.written_total.fetch_add(events, Ordering::Relaxed);
+    let now = Timestamp::now().unix_micros();
+    shared.last_write_micros.store(now, Ordering::Relaxed);
+    meters.written(entries);
+    meters.last_write.set(now as f64 / 1e6);
 }
 
 /// The writer thread's metric handles, made on first use (after the application

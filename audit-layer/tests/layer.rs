@@ -592,3 +592,63 @@ fn a_full_disk_is_retried_reported_and_loses_nothing_once_space_returns() {
     );
     assert_verifies(&trail);
 }
+
+#[test]
+fn a_disk_that_fills_up_during_rotation_loses_nothing_and_the_chain_verifies() {
+    let Some(disk) = SmallDisk::mount("256k") else {
+        return;
+    };
+    let trail = disk.dir.path().join("trail");
+    let mut config = WriterConfig::new(&trail, "layer-test", key());
+    // Rotate every few records, so that the disk fills up around rotations too:
+    // sealing the old segment, creating the new one, writing its open record.
+    config.rotation = "size:2KiB".parse().unwrap();
+    let (audit, guard) = AuditBuilder::new(config).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    let filler_path = disk.dir.path().join("filler");
+    for round in 0..8u64 {
+        // Fill the disk to within `room` bytes, different each round.
+        let room = 512 * (round + 1);
+        let mut filler = std::fs::File::create(&filler_path).unwrap();
+        let block = vec![0u8; 512];
+        loop {
+            match std::io::Write::write_all(&mut filler, &block) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(28) => break,
+                Err(e) => panic!("filling the disk: {e}"),
+            }
+        }
+        drop(filler);
+        let len = std::fs::metadata(&filler_path).unwrap().len();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&filler_path)
+            .unwrap();
+        f.set_len(len.saturating_sub(room)).unwrap();
+        drop(f);
+        tracing::dispatcher::with_default(&dispatch, || {
+            for i in 0..20u64 {
+                tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO,
+                    audit.action = "task.submitted", n = round * 100 + i, pad = "x".repeat(100));
+            }
+        });
+        // Let the writer fail (or not), then give the space back.
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        std::fs::remove_file(&filler_path).unwrap();
+        guard.flush().unwrap();
+    }
+    guard.shutdown().unwrap();
+    let ns: Vec<u64> = events(&trail)
+        .iter()
+        .map(|e| e["fields"]["n"].as_u64().unwrap())
+        .collect();
+    let want: Vec<u64> = (0..8u64)
+        .flat_map(|r| (0..20).map(move |i| r * 100 + i))
+        .collect();
+    assert_eq!(ns, want, "every event once, in order");
+    assert!(
+        audit_core::segment::list_segments(&trail).unwrap().len() > 10,
+        "the trail rotated"
+    );
+    assert_verifies(&trail);
+}

@@ -3,6 +3,7 @@
 
 mod common;
 mod crash;
+mod disk_full;
 mod encoding;
 mod interop;
 mod macros;
