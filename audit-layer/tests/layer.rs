@@ -652,3 +652,72 @@ fn a_disk_that_fills_up_during_rotation_loses_nothing_and_the_chain_verifies() {
     );
     assert_verifies(&trail);
 }
+
+/// `chattr +i` on a directory: no new file can be created in it, even by root.
+struct Immutable<'a>(&'a Path);
+
+impl Drop for Immutable<'_> {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_directory_refusing_new_segments_is_retried_and_loses_nothing() {
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("SKIPPED: chattr +i needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let mut config = WriterConfig::new(&trail, "layer-test", key());
+    config.rotation = "size:2KiB".parse().unwrap();
+    let (audit, guard) = AuditBuilder::new(config).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    let emit_range = |from: u64, to: u64| {
+        tracing::dispatcher::with_default(&dispatch, || {
+            for n in from..to {
+                tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO,
+                    audit.action = "task.submitted", n = n, pad = "x".repeat(100));
+            }
+        });
+    };
+    emit_range(0, 5);
+    guard.flush().unwrap();
+
+    let status = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&trail)
+        .status()
+        .unwrap();
+    assert!(status.success(), "chattr +i failed as root");
+    let immutable = Immutable(&trail);
+    emit_range(5, 40); // needs new segments: refused
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while guard.is_healthy() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refusal was never reported"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let err = guard.health().last_error.unwrap();
+    assert!(
+        err.contains("cannot create segment") && err.contains("Operation not permitted"),
+        "{err}"
+    );
+    drop(immutable); // permission restored
+    guard.flush().unwrap();
+    guard.shutdown().unwrap();
+
+    let ns: Vec<u64> = events(&trail)
+        .iter()
+        .map(|e| e["fields"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ns, (0..40).collect::<Vec<_>>(), "every event once, in order");
+    assert_verifies(&trail);
+}
