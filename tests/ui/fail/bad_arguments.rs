@@ -13,5 +13,10 @@ fn no_action() {}
 fn action_not_a_literal() {}
 
 fn main() {
+    // On error the items are still emitted unchanged: these calls resolve.
+    unknown_arg(1);
+    duplicated();
+    no_action();
+    action_not_a_literal();
     audit!(action = "task.completed", resource = "t", category = "x", audit.action = "y");
 }
