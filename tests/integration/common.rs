@@ -136,3 +136,60 @@ impl Drop for SmallDisk {
             .status();
     }
 }
+
+/// A `fmt` writer that keeps everything in memory.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+/// A subscriber as a service sets it up: a JSON `fmt` layer (into `console`) that
+/// never shows audit events, and the audit layer.
+pub fn dispatch(audit: audit_trail::AuditLayer, console: &Captured) -> tracing::Dispatch {
+    use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
+    tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(console.clone())
+                    .with_filter(audit_trail::non_audit()),
+            )
+            .with(audit),
+    )
+}
+
+/// The `event` records of a trail, in stream order, parsed.
+pub fn trail_events(dir: &Path) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for seg in audit_trail::audit_core::segment::list_segments(dir).unwrap() {
+        let text = std::fs::read_to_string(dir.join(&seg.file_name)).unwrap();
+        out.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .filter(|r| r["kind"] == "event"),
+        );
+    }
+    out
+}

@@ -2,9 +2,19 @@
 //! open record. `append_partial` says how much was written; retrying the rest
 //! writes nothing twice, and the trail verifies.
 
-use audit_trail::{Entry, Event, Writer};
+use std::path::Path;
 
-use crate::common::{SmallDisk, config, verify};
+use audit_trail::{AUDIT_TARGET, AuditBuilder, Entry, Event, Writer};
+
+use crate::common::{Captured, SmallDisk, config, dispatch, trail_events, verify};
+
+fn emit(dispatch: &tracing::Dispatch, n: u64) {
+    tracing::dispatcher::with_default(dispatch, || {
+        for i in 0..n {
+            tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = i);
+        }
+    });
+}
 
 #[test]
 fn a_full_disk_at_any_point_of_a_rotation_is_resumed_without_duplicates() {
@@ -66,4 +76,170 @@ fn a_full_disk_at_any_point_of_a_rotation_is_resumed_without_duplicates() {
         (0..next).collect::<Vec<_>>(),
         "every event once, in order"
     );
+}
+
+#[test]
+fn a_full_disk_is_retried_reported_and_loses_nothing_once_space_returns() {
+    let Some(disk) = SmallDisk::mount("512k") else {
+        return;
+    };
+    let trail = disk.dir.path().join("trail");
+    let (audit, guard) = AuditBuilder::new(config(&trail)).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+
+    // Fill the disk.
+    let filler_path = disk.fill_leaving(0);
+
+    emit(&dispatch, 300);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while guard.is_healthy() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the full disk was never reported"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let health = guard.health();
+    assert!(health.write_errors >= 1);
+    let err = health.last_error.unwrap();
+    assert!(
+        err.contains("No space left") && err.contains("seg-"),
+        "the error names the cause and the segment: {err}"
+    );
+
+    // Space returns: the retry succeeds, and flush() says when.
+    std::fs::remove_file(&filler_path).unwrap();
+    guard.flush().unwrap();
+    assert!(guard.is_healthy());
+    guard.shutdown().unwrap();
+
+    let events = trail_events(&trail);
+    let ns: Vec<u64> = events
+        .iter()
+        .map(|e| e["fields"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ns,
+        (0..300).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    let report = verify(&trail);
+    assert!(report.ok(), "{:?}", report.failures);
+}
+
+#[test]
+fn a_disk_that_fills_up_during_rotation_loses_nothing_and_the_chain_verifies() {
+    let Some(disk) = SmallDisk::mount("256k") else {
+        return;
+    };
+    let trail = disk.dir.path().join("trail");
+    let mut config = config(&trail);
+    // Rotate every few records, so that the disk fills up around rotations too:
+    // sealing the old segment, creating the new one, writing its open record.
+    config.rotation = "size:2KiB".parse().unwrap();
+    let (audit, guard) = AuditBuilder::new(config).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    for round in 0..8u64 {
+        // Fill the disk to within `room` bytes, different each round.
+        let filler_path = disk.fill_leaving(512 * (round + 1));
+        tracing::dispatcher::with_default(&dispatch, || {
+            for i in 0..20u64 {
+                tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO,
+                    audit.action = "task.submitted", n = round * 100 + i, pad = "x".repeat(100));
+            }
+        });
+        // Let the writer fail (or not), then give the space back.
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        std::fs::remove_file(&filler_path).unwrap();
+        guard.flush().unwrap();
+    }
+    guard.shutdown().unwrap();
+    let ns: Vec<u64> = trail_events(&trail)
+        .iter()
+        .map(|e| e["fields"]["n"].as_u64().unwrap())
+        .collect();
+    let want: Vec<u64> = (0..8u64)
+        .flat_map(|r| (0..20).map(move |i| r * 100 + i))
+        .collect();
+    assert_eq!(ns, want, "every event once, in order");
+    assert!(
+        audit_core::segment::list_segments(&trail).unwrap().len() > 10,
+        "the trail rotated"
+    );
+    let report = verify(&trail);
+    assert!(report.ok(), "{:?}", report.failures);
+}
+
+/// `chattr +i` on a directory: no new file can be created in it, even by root.
+struct Immutable<'a>(&'a Path);
+
+impl Drop for Immutable<'_> {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_directory_refusing_new_segments_is_retried_and_loses_nothing() {
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("SKIPPED: chattr +i needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let mut config = config(&trail);
+    config.rotation = "size:2KiB".parse().unwrap();
+    let (audit, guard) = AuditBuilder::new(config).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    let emit_range = |from: u64, to: u64| {
+        tracing::dispatcher::with_default(&dispatch, || {
+            for n in from..to {
+                tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO,
+                    audit.action = "task.submitted", n = n, pad = "x".repeat(100));
+            }
+        });
+    };
+    emit_range(0, 5);
+    guard.flush().unwrap();
+
+    let status = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&trail)
+        .status()
+        .unwrap();
+    assert!(status.success(), "chattr +i failed as root");
+    let immutable = Immutable(&trail);
+    emit_range(5, 40); // needs new segments: refused
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while guard.is_healthy() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refusal was never reported"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let err = guard.health().last_error.unwrap();
+    assert!(
+        err.contains("cannot create segment") && err.contains("Operation not permitted"),
+        "{err}"
+    );
+    drop(immutable); // permission restored
+    guard.flush().unwrap();
+    guard.shutdown().unwrap();
+
+    let ns: Vec<u64> = trail_events(&trail)
+        .iter()
+        .map(|e| e["fields"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ns,
+        (0..40).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    let report = verify(&trail);
+    assert!(report.ok(), "{:?}", report.failures);
 }

@@ -1,16 +1,14 @@
 //! `audit!` and `#[audited]`: the exact records they write.
 
 use std::future::Future;
-use std::path::Path;
 use std::pin::pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use audit_trail::{AuditBuilder, AuditUnavailable, audit, audited, non_audit};
 use serde_json::Value;
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
-use crate::common::{config, key};
+use crate::common::{Captured, config, key, trail_events as events};
 
 /// Runs `f` with an audit layer (and a capturing `fmt` layer beside it) and returns
 /// the events of the trail and the `fmt` output.
@@ -29,45 +27,6 @@ fn record(f: impl FnOnce()) -> (Vec<Value>, String) {
     tracing::subscriber::with_default(subscriber, f);
     guard.shutdown().unwrap();
     (events(dir.path()), console.text())
-}
-
-fn events(dir: &Path) -> Vec<Value> {
-    let mut out = Vec::new();
-    for seg in audit_trail::audit_core::segment::list_segments(dir).unwrap() {
-        let text = std::fs::read_to_string(dir.join(&seg.file_name)).unwrap();
-        out.extend(
-            text.lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .filter(|r| r["kind"] == "event"),
-        );
-    }
-    out
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
 }
 
 /// Polls a future that never waits to completion (no runtime needed).
