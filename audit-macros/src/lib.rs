@@ -478,7 +478,8 @@ fn expand_audit(args: Args) -> syn::Result<TokenStream2> {
 /// Arguments: `action = "…"` (required, checked against the catalog); `resource =
 /// expr`, `actor = expr` (or `actor.id`, `actor.ip`, …), `reason = expr`;
 /// `fields(name = expr, …)`; the function's arguments are recorded by name unless
-/// listed in `skip(…)` (or `skip_all`), and `redact(…)` records them redacted;
+/// listed in `skip(…)` (or `skip_all`) or named `_…`, and `redact(…)` records them
+/// redacted (each recorded argument must be `Display` or `Debug`);
 /// `context(member, …)` declares required members an enclosing span provides;
 /// `fail_closed` returns `Err(AuditUnavailable.into())` without running the body
 /// while the trail cannot record.
@@ -637,7 +638,9 @@ fn expand_audited(args: Args, func: syn::ItemFn) -> syn::Result<TokenStream2> {
         {
             let n = pi.ident.unraw().to_string();
             arg_names.insert(n.clone());
-            if !skip_all && !skip.contains(&n) {
+            // `_name` says "unused" by convention: not recorded unless redacted.
+            let unused = n.starts_with('_') && !redact.contains(&n);
+            if !skip_all && !skip.contains(&n) && !unused {
                 recorded.push((pi.ident.clone(), redact.contains(&n)));
                 provided.insert(n);
             }

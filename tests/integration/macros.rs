@@ -331,3 +331,21 @@ fn sensitive_values_reach_no_layer_even_one_without_the_non_audit_filter() {
     assert_eq!(events[1]["fields"]["value"], fp(SECRET));
     assert_eq!(events[2]["fields"]["token"], fp(SHOWN));
 }
+
+/// Neither `Display` nor `Debug`: recording it would not compile.
+struct AppState;
+
+#[audited(action = "task.completed", resource = "t-9")]
+fn with_unused_state(_state: &AppState, attempts: u32) {}
+
+#[test]
+fn arguments_named_with_a_leading_underscore_are_not_recorded() {
+    let (events, _) = record(|| with_unused_state(&AppState, 2));
+    assert_eq!(
+        stable(&events[0]),
+        serde_json::json!({
+            "action": "task.completed", "category": "resources", "outcome": "success",
+            "resource": "t-9", "fields": {"attempts": 2},
+        })
+    );
+}
