@@ -190,10 +190,19 @@ fn main() -> ExitCode {
                 Ok(r) => r,
                 Err(e) => return usage_error(&e),
             };
-            if json {
-                println!("{}", report.to_json());
+            let mut out = std::io::stdout().lock();
+            let printed = if json {
+                writeln!(out, "{}", report.to_json())
             } else {
-                print_text(&dir, &report, key_id.as_deref());
+                print_text(&mut out, &dir, &report, key_id.as_deref())
+            };
+            // A closed pipe (`| head`) is the reader's choice; the exit status still
+            // says whether the trail is intact.
+            if let Err(e) = printed
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                eprintln!("audit verify: cannot write the report: {e}");
+                return ExitCode::from(2);
             }
             if report.ok() {
                 ExitCode::SUCCESS
@@ -220,19 +229,26 @@ fn usage_error(e: &audit_core::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn print_text(dir: &std::path::Path, report: &Report, key_id: Option<&str>) {
-    println!("Verifying {}", dir.display());
+fn print_text(
+    out: &mut impl std::io::Write,
+    dir: &std::path::Path,
+    report: &Report,
+    key_id: Option<&str>,
+) -> std::io::Result<()> {
+    writeln!(out, "Verifying {}", dir.display())?;
     match key_id {
-        Some(id) => println!("  MACs checked with key id {id}"),
-        None => println!(
+        Some(id) => writeln!(out, "  MACs checked with key id {id}")?,
+        None => writeln!(
+            out,
             "  WARNING: no key given (--key-file): MACs NOT checked; hashes, links and order only"
-        ),
+        )?,
     }
     if report.skipped_segments > 0 {
-        println!(
+        writeln!(
+            out,
             "  {} segment(s) outside the time window skipped",
             report.skipped_segments
-        );
+        )?;
     }
     for seg in &report.segments {
         let range = match (seg.first_seq, seg.last_seq) {
@@ -241,56 +257,63 @@ fn print_text(dir: &std::path::Path, report: &Report, key_id: Option<&str>) {
         };
         let state = if seg.sealed { "sealed" } else { "open" };
         if seg.failures == 0 {
-            println!(
+            writeln!(
+                out,
                 "{}  valid    ({} records, {range}, {state})",
                 seg.file, seg.records
-            );
+            )?;
         } else {
-            println!(
+            writeln!(
+                out,
                 "{}  INVALID  ({} records, {range}, {state}, {} failure(s))",
                 seg.file, seg.records, seg.failures
-            );
+            )?;
             for f in report
                 .failures
                 .iter()
                 .filter(|f| f.file == seg.file)
                 .take(20)
             {
-                println!(
+                writeln!(
+                    out,
                     "    line {}{}: {}: {}",
                     f.line,
                     f.seq.map(|s| format!(" seq {s}")).unwrap_or_default(),
                     f.kind.as_str(),
                     f.detail
-                );
+                )?;
             }
             if seg.failures > 20 {
-                println!("    … {} more (use --json for all)", seg.failures - 20);
+                writeln!(out, "    … {} more (use --json for all)", seg.failures - 20)?;
             }
         }
     }
     if report.write_in_progress {
-        println!(
+        writeln!(
+            out,
             "  note: the newest segment ends in a write in progress (a live writer holds the lock)"
-        );
+        )?;
     }
     let valid = report.segments.iter().filter(|s| s.failures == 0).count();
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "Results: {} record(s) in {} segment(s): {valid} valid, {} INVALID",
         report.records,
         report.segments.len(),
         report.segments.len() - valid
-    );
+    )?;
     match report.first_failure() {
-        None => println!("Trail intact."),
-        Some(f) => println!(
+        None => writeln!(out, "Trail intact.")?,
+        Some(f) => writeln!(
+            out,
             "TAMPERING OR CORRUPTION FOUND: {} failure(s); first at {} line {}{} ({})",
             report.failures.len(),
             f.file,
             f.line,
             f.seq.map(|s| format!(" seq {s}")).unwrap_or_default(),
             f.kind.as_str()
-        ),
+        )?,
     }
+    Ok(())
 }

@@ -268,3 +268,23 @@ fn catalog_list_prints_every_action_as_text_or_json_lines() {
         "{text}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    let f = fixture(200);
+    for extra in [&[][..], &["--json"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
+            .args(["verify", s(&f.dir), "--key-file", s(&f.key)])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before anything is written, as `| head -0` would.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(out.status.code(), Some(0), "{err}");
+    }
+}
