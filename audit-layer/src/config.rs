@@ -40,6 +40,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "AUDIT_OVERFLOW",
         "`block` (default), `block:<N>ms|s` (then drop with a gap record), or `drop`",
     ),
+    (
+        "AUDIT_CATALOG",
+        "the action catalog file, also read by the macros at compile time (optional; at run time it fills categories and redacts sensitive fields of events emitted without the macros)",
+    ),
 ];
 
 fn bad(var: &str, expected: &str, found: &str) -> AuditError {
@@ -104,6 +108,11 @@ impl AuditBuilder {
         let mut builder = AuditBuilder::new(writer);
         if let Some(v) = get("AUDIT_OVERFLOW") {
             builder = builder.overflow(parse_overflow(&v)?);
+        }
+        if let Some(v) = get("AUDIT_CATALOG").filter(|v| !v.is_empty()) {
+            let catalog = audit_catalog::Catalog::load(v.as_ref())
+                .map_err(|e| AuditError::msg(format!("AUDIT_CATALOG: {e}")))?;
+            builder = builder.catalog(catalog);
         }
         Ok(Some(builder))
     }
@@ -208,5 +217,25 @@ mod tests {
         }
         let err = with(&[]).err().unwrap().to_string();
         assert!(err.contains("AUDIT_HMAC_KEY_FILE"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_catalog_names_the_variable_the_file_and_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let kf = key_file(dir.path());
+        let cat = dir.path().join("cat.toml");
+        std::fs::write(&cat, "version = 1\n[actions.\"a.b\"]\ncategory = \"x\"\n").unwrap();
+        let err = with(&[
+            ("AUDIT_HMAC_KEY_FILE", &kf),
+            ("AUDIT_CATALOG", cat.to_str().unwrap()),
+        ])
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.starts_with(&format!("AUDIT_CATALOG: {}:2:", cat.display()))
+                && err.contains("severity"),
+            "{err}"
+        );
     }
 }

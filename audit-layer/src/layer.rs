@@ -45,9 +45,36 @@ pub struct AuditLayer {
     pub(crate) queue: Queue,
     pub(crate) span_fields: Vec<(String, SpanTarget)>,
     pub(crate) redactor: Redactor,
+    pub(crate) catalog: Option<std::sync::Arc<audit_catalog::Catalog>>,
 }
 
 impl AuditLayer {
+    /// For events that did not come through the macros: the catalog's category, and
+    /// its sensitive fields fingerprinted. An action missing from the catalog is
+    /// recorded all the same, and counted.
+    fn apply_catalog(&self, catalog: &audit_catalog::Catalog, record: &mut Event) {
+        let Some(action) = catalog.get(&record.action) else {
+            metrics::counter!(
+                crate::pipeline::metric::NOT_IN_CATALOG,
+                "service" => self.queue.shared.service().to_owned(),
+                "action" => record.action.clone(),
+            )
+            .increment(1);
+            return;
+        };
+        if record.category.is_none() {
+            record.category = Some(action.category.clone());
+        }
+        if action.sensitive.is_empty() {
+            return;
+        }
+        for (name, value) in &mut record.fields {
+            if action.sensitive.iter().any(|s| s == name) {
+                self.redactor.fingerprint_field(value);
+            }
+        }
+    }
+
     /// True while this layer's writer is running and its last write succeeded.
     pub fn is_healthy(&self) -> bool {
         let s = &self.queue.shared;
@@ -105,6 +132,9 @@ where
                     sc.fill(&mut record);
                 }
             }
+        }
+        if let Some(catalog) = &self.catalog {
+            self.apply_catalog(catalog, &mut record);
         }
         self.redactor.apply(&mut record);
         self.queue.send(record);

@@ -47,6 +47,7 @@
 //! | `audit_flush_latency_seconds` | histogram | time to write one batch and make it durable, per the durability setting |
 //! | `audit_healthy` | gauge | 1 after a successful write, 0 after a failed one |
 //! | `audit_last_write_timestamp_seconds` | gauge | Unix time of the last successful write |
+//! | `audit_events_not_in_catalog_total` | counter | events whose action is not in the run-time catalog ([`AuditBuilder::catalog`]), also labelled `action`; they are recorded all the same |
 //!
 //! # Errors
 //!
@@ -221,6 +222,7 @@ pub struct AuditBuilder {
     capacity: usize,
     span_fields: Vec<(String, SpanTarget)>,
     redactor: Redactor,
+    catalog: Option<std::sync::Arc<audit_catalog::Catalog>>,
 }
 
 impl AuditBuilder {
@@ -231,6 +233,7 @@ impl AuditBuilder {
     pub fn new(writer: WriterConfig) -> AuditBuilder {
         AuditBuilder {
             redactor: Redactor::new(&writer.key),
+            catalog: None,
             writer,
             overflow: Overflow::default(),
             capacity: 65_536,
@@ -266,6 +269,16 @@ impl AuditBuilder {
         self
     }
 
+    /// The action catalog, for events emitted without the macros (plain
+    /// `tracing::event!` on the audit target): the layer fills their `category` and
+    /// fingerprints their sensitive fields, as the macros do at compile time, and
+    /// counts actions missing from it (`audit_events_not_in_catalog_total`) while
+    /// still recording them.
+    pub fn catalog(mut self, catalog: audit_catalog::Catalog) -> AuditBuilder {
+        self.catalog = Some(std::sync::Arc::new(catalog));
+        self
+    }
+
     /// Turns off the default field-name rules ([`DEFAULT_FIELD_RULES`]). The value
     /// patterns (bearer tokens, JWTs, private keys, URL passwords, cloud keys) stay
     /// on: they cannot be turned off.
@@ -296,6 +309,7 @@ impl AuditBuilder {
                 queue,
                 span_fields: self.span_fields,
                 redactor: self.redactor,
+                catalog: self.catalog,
             },
             guard,
         ))

@@ -61,6 +61,7 @@ pub(crate) mod metric {
     pub const FLUSH_LATENCY: &str = "audit_flush_latency_seconds";
     pub const HEALTHY: &str = "audit_healthy";
     pub const LAST_WRITE: &str = "audit_last_write_timestamp_seconds";
+    pub const NOT_IN_CATALOG: &str = "audit_events_not_in_catalog_total";
 }
 
 /// State shared by the layer, the guard and the writer thread.
@@ -85,6 +86,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The stream's service name (the `service` metric label).
+    pub(crate) fn service(&self) -> &str {
+        &self.service
+    }
+
     fn record_loss(&self, ts: Timestamp) {
         let mut lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
         lost.count += 1;

@@ -368,6 +368,11 @@ impl Redactor {
         }
     }
 
+    /// Replaces a field's value with its keyed fingerprint (unless it is one).
+    pub(crate) fn fingerprint_field(&self, value: &mut FieldValue) {
+        *value = FieldValue::Str(self.rewrite(value, Strategy::Fingerprint));
+    }
+
     fn rewrite(&self, value: &FieldValue, strategy: Strategy) -> String {
         let text: Cow<'_, str> = match value {
             FieldValue::Str(s) => Cow::Borrowed(s),

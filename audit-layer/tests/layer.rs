@@ -501,3 +501,33 @@ fn check_installed_finds_a_missing_layer_and_filters_that_drop_audit_events() {
     );
     guard.shutdown().unwrap();
 }
+
+#[test]
+fn with_a_catalog_the_layer_treats_plain_events_as_the_macros_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = builder(dir.path())
+        .catalog(audit_catalog::Catalog::default_catalog())
+        .build()
+        .unwrap();
+    let console = Captured::default();
+    tracing::dispatcher::with_default(&dispatch(audit, &console), || {
+        // Emitted without the macros: no category, and a raw value of a field the
+        // catalog marks sensitive (and no default name rule catches: `value`).
+        tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO,
+            audit.action = "secret.rotated", audit.actor = "alice", audit.resource = "db", value = "n3w-s3cr3t");
+        tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO,
+            audit.action = "billing.refund", amount = 3u64);
+    });
+    guard.shutdown().unwrap();
+    let events = events(dir.path());
+    assert_eq!(
+        events.len(),
+        2,
+        "an action missing from the catalog is still recorded"
+    );
+    assert_eq!(events[0]["category"], "secrets");
+    let fp = audit_layer::Fingerprinter::new(&key()).fingerprint("n3w-s3cr3t");
+    assert_eq!(events[0]["fields"]["value"], fp);
+    assert_eq!(events[1]["action"], "billing.refund");
+    assert!(events[1].get("category").is_none());
+}
