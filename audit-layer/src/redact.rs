@@ -154,8 +154,9 @@ impl<T: fmt::Display> fmt::Debug for Redacted<T> {
 }
 
 /// Wraps a sensitive value for a `tracing` field so that no layer ever sees it:
-/// every layer sees the keyed fingerprint `hmac-sha256:<key id>:<hex>` instead
-/// (`[redacted]` before an audit layer is built).
+/// every layer sees the keyed fingerprint `hmac-sha256:<key id>:<hex>` instead,
+/// made with the key of the audit layer built last in this process (`[redacted]`
+/// before any is built).
 ///
 /// ```
 /// let token = "s3cr3t-t0k3n";

@@ -410,8 +410,10 @@ fn expand_audit(args: Args) -> syn::Result<TokenStream2> {
                 "missing `action = \"…\"`: every audit event names its catalog action",
             );
         }
-        errors.into_result()?;
-        unreachable!("an error was recorded for the missing action");
+        return Err(errors
+            .into_result()
+            .err()
+            .unwrap_or_else(|| syn::Error::new(Span::call_site(), "missing `action = \"…\"`")));
     };
     // A justification must be given here, not assumed from a span.
     let spec = check_action(
