@@ -34,6 +34,7 @@ impl EventVisitor<'_> {
                     "failure" | "error" | "err" => Outcome::Failure,
                     "denied" => Outcome::Denied,
                     "panic" => Outcome::Panic,
+                    "unknown" => Outcome::Unknown,
                     _ => {
                         e.fields.push(("audit.outcome".into(), FieldValue::Str(t)));
                         Outcome::Unknown

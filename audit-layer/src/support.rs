@@ -212,32 +212,40 @@ pub fn redacted_text<T: fmt::Display>(value: T) -> String {
     Redacted::new(value).to_string()
 }
 
-/// Emits the record of an audited function if it panics (the panic then goes on).
-pub struct PanicGuard<F: FnMut()> {
-    on_panic: Option<F>,
+/// Emits the record of an audited function that did not return: it panicked
+/// (outcome `panic`; the panic then goes on), or, for an `async fn`, its future was
+/// dropped before it completed (outcome `unknown`, with the error
+/// [`CANCELED`]): what it had done by then is not known.
+pub struct PanicGuard<F: FnMut(&'static str, Option<&str>)> {
+    on_drop: Option<F>,
 }
 
-impl<F: FnMut()> PanicGuard<F> {
+/// The error text of the record of a future dropped before it completed.
+pub const CANCELED: &str = "canceled: the call was dropped before it completed";
+
+impl<F: FnMut(&'static str, Option<&str>)> PanicGuard<F> {
     /// Arms the guard (when `armed`; a disarmed guard does nothing).
-    pub fn new(armed: bool, on_panic: F) -> Self {
+    pub fn new(armed: bool, on_drop: F) -> Self {
         PanicGuard {
-            on_panic: armed.then_some(on_panic),
+            on_drop: armed.then_some(on_drop),
         }
     }
 
     /// The function returned: nothing to do on drop.
     pub fn disarm(&mut self) {
-        self.on_panic = None;
+        self.on_drop = None;
     }
 }
 
-impl<F: FnMut()> Drop for PanicGuard<F> {
+impl<F: FnMut(&'static str, Option<&str>)> Drop for PanicGuard<F> {
     fn drop(&mut self) {
         // Disarmed (the common case) costs no thread-local lookup.
-        if let Some(mut f) = self.on_panic.take()
-            && std::thread::panicking()
-        {
-            f();
+        if let Some(mut f) = self.on_drop.take() {
+            if std::thread::panicking() {
+                f("panic", None);
+            } else {
+                f("unknown", Some(CANCELED));
+            }
         }
     }
 }

@@ -474,7 +474,9 @@ fn expand_audit(args: Args) -> syn::Result<TokenStream2> {
 
 /// Records one audit event after each call of the function: its outcome (`Ok` →
 /// success; `Err` → failure, with the error's text, redacted and cut to 1 KiB; any
-/// other return → success; a panic → `panic`, and the panic goes on), its duration
+/// other return → success; a panic → `panic`, and the panic goes on; an `async fn`
+/// whose future is dropped before it completes → `unknown`, with the error
+/// "canceled: …"), its duration
 /// (`duration_us`), and the chosen fields.
 ///
 /// Arguments: `action = "…"` (required, checked against the catalog); `resource =
@@ -802,7 +804,7 @@ fn expand_audited(args: Args, func: syn::ItemFn) -> syn::Result<TokenStream2> {
                     #(#event_fields),*
                 );
             };
-            let mut __audit_guard = #p::PanicGuard::new(true, || __audit_emit("panic", ::core::option::Option::None));
+            let mut __audit_guard = #p::PanicGuard::new(true, |__audit_o, __audit_e| __audit_emit(__audit_o, __audit_e));
             let __audit_ret #annotate = #call;
             __audit_guard.disarm();
             let (__audit_outcome, __audit_error) = {

@@ -349,3 +349,26 @@ fn arguments_named_with_a_leading_underscore_are_not_recorded() {
         })
     );
 }
+
+#[audited(action = "task.submitted", actor = "svc", resource = "t-1")]
+async fn waits_forever() -> Result<(), String> {
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+#[test]
+fn an_async_call_dropped_before_it_completes_is_recorded_as_canceled() {
+    let (events, _) = record(|| {
+        let mut fut = Box::pin(waits_forever());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        drop(fut); // a client went away, a timeout fired, a select! picked another branch
+    });
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["outcome"], "unknown");
+    assert_eq!(
+        events[0]["fields"]["error"],
+        "canceled: the call was dropped before it completed"
+    );
+    assert!(events[0]["fields"].get("audit.outcome").is_none());
+}
