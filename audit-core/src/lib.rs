@@ -43,6 +43,7 @@
 
 mod encode;
 mod error;
+pub mod fault;
 mod key;
 pub mod parse;
 mod record;

@@ -501,6 +501,17 @@ impl Writer {
         self.config.durability
     }
 
+    /// The configuration the writer was opened with (to reopen it).
+    pub fn config(&self) -> &WriterConfig {
+        &self.config
+    }
+
+    /// True after a failure that stops the writer (a failed fsync, or a failed
+    /// write that could not be cut back): only reopening the stream goes on.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+
     /// Appends a batch of entries with one `write`, rotating first when due, and
     /// fsyncs according to the [`Durability`].
     ///
@@ -655,7 +666,9 @@ impl Writer {
 
     /// Writes `self.buf` (holding `records` records ending at `next_seq`/`prev`).
     fn write_buf(&mut self, records: u64, next_seq: u64, prev: [u8; 32]) -> Result<()> {
-        if let Err(e) = self.file.write_all(&self.buf) {
+        let written = crate::fault::check(&self.config.dir, crate::fault::Op::Write)
+            .and_then(|()| self.file.write_all(&self.buf));
+        if let Err(e) = written {
             // Cut back whatever part of the batch reached the file.
             let path = self.path();
             if let Err(e2) = self.file.set_len(self.segment_bytes) {
@@ -688,7 +701,9 @@ impl Writer {
     }
 
     fn fsync(&mut self) -> Result<()> {
-        if let Err(e) = self.file.sync_data() {
+        let synced = crate::fault::check(&self.config.dir, crate::fault::Op::Fsync)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = synced {
             // After a failed fsync the kernel may have dropped dirty pages: do not
             // pretend later writes are safe.
             self.poisoned = Some(format!("fsync failed: {e}"));

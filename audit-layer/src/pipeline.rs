@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use audit_core::{Durability, Entry, Event, Gap, Outcome, Timestamp, Writer};
+use audit_core::{Durability, Entry, Event, Gap, Outcome, Timestamp, Writer, WriterConfig};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 /// What happens when the queue to the writer is full.
@@ -229,12 +229,16 @@ pub(crate) fn start(
 
 /// The writer thread: drains batches, appends them (retrying with backoff on
 /// errors), answers flushes, and seals the segment on shutdown.
-fn run(mut writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), String> {
+fn run(writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), String> {
     let max_batch = if writer.durability() == Durability::EveryBatch {
         MAX_SYNCED_BATCH
     } else {
         MAX_BATCH
     };
+    // To reopen the stream after a failure that stops the writer.
+    let config = writer.config().clone();
+    // `None` only between dropping a stopped writer and reopening the stream.
+    let mut writer = Some(writer);
     let mut meters = Meters::new(&shared.service);
     let mut ids = EventIds::default();
     let mut batch: Vec<Entry> = Vec::with_capacity(max_batch);
@@ -267,12 +271,15 @@ fn run(mut writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), St
         }
         meters.queue_depth.set(rx.len() as f64);
         let started = Instant::now();
-        let written = write_with_retry(&mut writer, &batch, shared, &mut meters, shutdown);
+        let written = write_with_retry(&mut writer, &config, &batch, shared, &mut meters, shutdown);
         let result = written.and_then(|()| {
             if flushes.is_empty() {
                 Ok(())
             } else {
-                writer.sync().map_err(|e| e.to_string())
+                match writer.as_mut() {
+                    Some(w) => w.sync().map_err(|e| e.to_string()),
+                    None => Err("the audit stream is not open (reopening failed)".to_owned()),
+                }
             }
         });
         meters.flush_latency.record(started.elapsed().as_secs_f64());
@@ -300,12 +307,15 @@ fn run(mut writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), St
     if let Some(gap) = shared.take_gap() {
         rest.insert(0, Entry::Gap(gap));
     }
-    let result = write_with_retry(&mut writer, &rest, shared, &mut meters, true);
+    let result = write_with_retry(&mut writer, &config, &rest, shared, &mut meters, true);
     meters.queue_depth.set(0.0);
     for f in flushes.drain(..) {
         let _ = f.send(result.clone());
     }
     result?;
+    let Some(writer) = writer else {
+        return Err("the audit stream is not open (reopening failed)".to_owned());
+    };
     writer.close().map_err(|e| {
         shared.set_error(&e);
         e.to_string()
@@ -316,8 +326,14 @@ fn run(mut writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), St
 /// While running, it retries until the write succeeds (callers wait or drop with a
 /// gap, per the overflow policy); while shutting down it gives up after about 10 s
 /// and returns the error, which `shutdown()` reports.
+///
+/// A failure that stops the writer (a failed fsync) closes it and reopens the
+/// stream (its recovery record says so), then writes the whole failed attempt again:
+/// none of it is known to be durable. Records of it that did reach the disk then
+/// appear twice, with the same event `id`.
 fn write_with_retry(
-    writer: &mut Writer,
+    slot: &mut Option<Writer>,
+    config: &WriterConfig,
     batch: &[Entry],
     shared: &Shared,
     meters: &mut Meters,
@@ -332,29 +348,50 @@ fn write_with_retry(
     // spanned a rotation) retries only the rest, so nothing is written twice.
     let mut rest = batch;
     loop {
-        match writer.append_partial(rest) {
-            Ok(_) => {
-                count_written(rest, shared, meters);
-                shared.healthy.store(true, Ordering::Release);
-                meters.healthy.set(1.0);
-                return Ok(());
-            }
-            Err(partial) => {
-                count_written(&rest[..partial.written], shared, meters);
-                rest = &rest[partial.written..];
-                let e = partial.error;
-                shared.set_error(&e);
-                if shutting_down && waited >= Duration::from_secs(10) {
-                    return Err(format!(
-                        "{} audit events could not be written: {e}",
-                        rest.len()
-                    ));
+        let failure = match slot.as_mut() {
+            Some(w) => match w.append_partial(rest) {
+                Ok(_) => {
+                    count_written(rest, shared, meters);
+                    shared.healthy.store(true, Ordering::Release);
+                    meters.healthy.set(1.0);
+                    return Ok(());
                 }
-                std::thread::sleep(backoff);
-                waited += backoff;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                Err(partial) => {
+                    shared.set_error(&partial.error);
+                    if w.is_poisoned() {
+                        // Dropping it says on stderr that it stopped.
+                        *slot = None;
+                    } else {
+                        count_written(&rest[..partial.written], shared, meters);
+                        rest = &rest[partial.written..];
+                    }
+                    partial.error.to_string()
+                }
+            },
+            None => "the audit stream is not open".to_owned(),
+        };
+        if slot.is_none() {
+            match Writer::open(config.clone()) {
+                Ok(w) => {
+                    eprintln!(
+                        "audit-trail: reopened the audit stream {} after: {failure}; writing the {} unconfirmed entries again",
+                        config.dir.display(),
+                        rest.len()
+                    );
+                    *slot = Some(w);
+                }
+                Err(e) => shared.set_error(&e),
             }
         }
+        if shutting_down && waited >= Duration::from_secs(10) {
+            return Err(format!(
+                "{} audit events could not be written: {failure}",
+                rest.len()
+            ));
+        }
+        std::thread::sleep(backoff);
+        waited += backoff;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 

@@ -531,3 +531,55 @@ fn with_a_catalog_the_layer_treats_plain_events_as_the_macros_would() {
     assert_eq!(events[1]["action"], "billing.refund");
     assert!(events[1].get("category").is_none());
 }
+
+#[test]
+fn a_failed_fsync_reopens_the_stream_and_writes_the_unconfirmed_events_again() {
+    use audit_core::fault::{Op, fail};
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let (audit, guard) = builder(&trail).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    let emit_range = |from: u64, to: u64| {
+        tracing::dispatcher::with_default(&dispatch, || {
+            for n in from..to {
+                tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = n);
+            }
+        });
+    };
+    emit_range(0, 5);
+    guard.flush().unwrap();
+    // The disk reports an error on the next fsync: the writer stops, as it must.
+    fail(&trail, Op::Fsync, 0);
+    emit_range(5, 20);
+    guard.flush().unwrap(); // returns once everything is durable again
+    let health = guard.health();
+    assert!(health.write_errors >= 1, "{health:?}");
+    assert!(health.healthy, "{health:?}");
+    assert!(
+        health.last_error.unwrap().contains("cannot fsync segment"),
+        "the error says what failed"
+    );
+    emit_range(20, 25);
+    guard.shutdown().unwrap();
+
+    let recs = records(&trail);
+    assert!(
+        recs.iter().any(|r| r["kind"] == "recovery"),
+        "the reopened stream says it recovered"
+    );
+    // Every event is there; those whose fsync failed may be there twice, with the
+    // same id (so a reader can tell), never with two different ids.
+    let mut by_n: std::collections::BTreeMap<u64, std::collections::BTreeSet<String>> =
+        Default::default();
+    for e in events(&trail) {
+        by_n.entry(e["fields"]["n"].as_u64().unwrap())
+            .or_default()
+            .insert(e["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        by_n.keys().copied().collect::<Vec<_>>(),
+        (0..25).collect::<Vec<_>>()
+    );
+    assert!(by_n.values().all(|ids| ids.len() == 1), "{by_n:?}");
+    assert_verifies(&trail);
+}
