@@ -272,25 +272,29 @@ fn run(writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), String
         meters.queue_depth.set(rx.len() as f64);
         let started = Instant::now();
         let written = write_with_retry(&mut writer, &config, &batch, shared, &mut meters, shutdown);
-        let result = written.and_then(|()| {
-            if flushes.is_empty() {
-                Ok(())
-            } else {
-                match writer.as_mut() {
-                    Some(w) => w.sync().map_err(|e| e.to_string()),
-                    None => Err("the audit stream is not open (reopening failed)".to_owned()),
-                }
+        if let Err(e) = written {
+            // Only while shutting down (see write_with_retry): give up, and say so.
+            for f in flushes.drain(..) {
+                let _ = f.send(Err(e.clone()));
             }
-        });
-        meters.flush_latency.record(started.elapsed().as_secs_f64());
-        for f in flushes.drain(..) {
-            let _ = f.send(result.clone());
-        }
-        if let Err(e) = result {
-            // Only reachable while shutting down (see write_with_retry).
             shared.closed.store(true, Ordering::Release);
             return Err(e);
         }
+        if !flushes.is_empty() {
+            // A failed fsync here is reported to the flush callers; the writer keeps
+            // running (the next write reopens a stopped stream).
+            let synced = match writer.as_mut() {
+                Some(w) => w.sync().map_err(|e| {
+                    shared.set_error(&e);
+                    e.to_string()
+                }),
+                None => Err("the audit stream is not open (reopening failed)".to_owned()),
+            };
+            for f in flushes.drain(..) {
+                let _ = f.send(synced.clone());
+            }
+        }
+        meters.flush_latency.record(started.elapsed().as_secs_f64());
         batch.clear();
     }
     // From here on the layer refuses new events (and says so). Write whatever was

@@ -583,3 +583,36 @@ fn a_failed_fsync_reopens_the_stream_and_writes_the_unconfirmed_events_again() {
     assert!(by_n.values().all(|ids| ids.len() == 1), "{by_n:?}");
     assert_verifies(&trail);
 }
+
+#[test]
+fn a_failed_fsync_in_a_flush_is_reported_and_the_writer_goes_on() {
+    use audit_core::fault::{Op, fail};
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let mut config = WriterConfig::new(&trail, "layer-test", key());
+    config.durability = audit_core::Durability::Never; // fsync only when flushed
+    let (audit, guard) = AuditBuilder::new(config).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    let emit_range = |from: u64, to: u64| {
+        tracing::dispatcher::with_default(&dispatch, || {
+            for n in from..to {
+                tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = n);
+            }
+        });
+    };
+    emit_range(0, 10);
+    fail(&trail, Op::Fsync, 0);
+    let err = guard.flush().unwrap_err().to_string();
+    assert!(err.contains("cannot fsync segment"), "{err}");
+    // The pipeline is still there: later events are written, and flushed.
+    emit_range(10, 20);
+    guard.flush().unwrap();
+    assert!(guard.is_healthy());
+    guard.shutdown().unwrap();
+    let ns: std::collections::BTreeSet<u64> = events(&trail)
+        .iter()
+        .map(|e| e["fields"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ns, (0..20).collect());
+    assert_verifies(&trail);
+}
