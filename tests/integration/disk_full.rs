@@ -8,6 +8,21 @@ use audit_trail::{AUDIT_TARGET, AuditBuilder, Entry, Event, Writer};
 
 use crate::common::{Captured, SmallDisk, config, dispatch, trail_events, verify};
 
+/// The trail holds the events `n = 0..count`, each once, in order, and verifies.
+fn assert_each_once_and_verified(trail: &Path, count: u64) {
+    let ns: Vec<u64> = trail_events(trail)
+        .iter()
+        .map(|e| e["fields"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ns,
+        (0..count).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    let report = verify(trail);
+    assert!(report.ok(), "{:?}", report.failures);
+}
+
 fn emit(dispatch: &tracing::Dispatch, n: u64) {
     tracing::dispatcher::with_default(dispatch, || {
         for i in 0..n {
@@ -124,18 +139,7 @@ fn a_full_disk_is_retried_reported_and_loses_nothing_once_space_returns() {
     assert!(guard.is_healthy());
     guard.shutdown().unwrap();
 
-    let events = trail_events(&trail);
-    let ns: Vec<u64> = events
-        .iter()
-        .map(|e| e["fields"]["n"].as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        ns,
-        (0..300).collect::<Vec<_>>(),
-        "every event once, in order"
-    );
-    let report = verify(&trail);
-    assert!(report.ok(), "{:?}", report.failures);
+    assert_each_once_and_verified(&trail, 300);
 }
 
 #[test]
@@ -242,15 +246,5 @@ fn a_directory_refusing_new_segments_is_retried_and_loses_nothing() {
     guard.flush().unwrap();
     guard.shutdown().unwrap();
 
-    let ns: Vec<u64> = trail_events(&trail)
-        .iter()
-        .map(|e| e["fields"]["n"].as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        ns,
-        (0..40).collect::<Vec<_>>(),
-        "every event once, in order"
-    );
-    let report = verify(&trail);
-    assert!(report.ok(), "{:?}", report.failures);
+    assert_each_once_and_verified(&trail, 40);
 }
