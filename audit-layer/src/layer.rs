@@ -8,7 +8,6 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::capture::{EventVisitor, MARKER_FIELD, SpanContext, SpanTarget, SpanVisitor};
 use crate::pipeline::Queue;
-use crate::redact::Redactor;
 
 /// The `tracing` target of every audit event.
 ///
@@ -38,48 +37,18 @@ pub fn non_audit() -> tracing_subscriber::filter::FilterFn<fn(&Metadata<'_>) -> 
 ///
 /// Only events whose target is [`AUDIT_TARGET`] are recorded; everything else passes
 /// by untouched (this layer never disables a callsite for other layers). On the
-/// caller's thread it only captures fields and span context, applies the second
-/// redaction pass ([`Redactor`](crate::Redactor)) and queues the record: sequence
-/// numbers, hashing, MACs and I/O happen on the writer thread.
+/// caller's thread it only captures fields and span context and queues the record:
+/// the second redaction pass ([`Redactor`](crate::Redactor)), ids, sequence numbers,
+/// hashing, MACs and I/O happen on the writer thread.
 pub struct AuditLayer {
     pub(crate) queue: Queue,
     pub(crate) span_fields: Vec<(String, SpanTarget)>,
-    pub(crate) redactor: Redactor,
-    pub(crate) catalog: Option<std::sync::Arc<audit_catalog::Catalog>>,
 }
 
 impl AuditLayer {
-    /// For events that did not come through the macros: the catalog's category, and
-    /// its sensitive fields fingerprinted. An action missing from the catalog is
-    /// recorded all the same, and counted.
-    fn apply_catalog(&self, catalog: &audit_catalog::Catalog, record: &mut Event) {
-        let Some(action) = catalog.get(&record.action) else {
-            metrics::counter!(
-                crate::pipeline::metric::NOT_IN_CATALOG,
-                "service" => self.queue.shared.service().to_owned(),
-                "action" => record.action.clone(),
-            )
-            .increment(1);
-            return;
-        };
-        if record.category.is_none() {
-            record.category = Some(action.category.clone());
-        }
-        if action.sensitive.is_empty() {
-            return;
-        }
-        for (name, value) in &mut record.fields {
-            if action.sensitive.iter().any(|s| s == name) {
-                self.redactor.fingerprint_field(value);
-            }
-        }
-    }
-
     /// True while this layer's writer is running and its last write succeeded.
     pub fn is_healthy(&self) -> bool {
-        let s = &self.queue.shared;
-        s.healthy.load(std::sync::atomic::Ordering::Acquire)
-            && !s.closed.load(std::sync::atomic::Ordering::Acquire)
+        self.queue.shared.is_healthy()
     }
 }
 
@@ -133,10 +102,6 @@ where
                 }
             }
         }
-        if let Some(catalog) = &self.catalog {
-            self.apply_catalog(catalog, &mut record);
-        }
-        self.redactor.apply(&mut record);
         self.queue.send(record);
     }
 }

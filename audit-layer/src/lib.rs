@@ -75,8 +75,8 @@ pub use config::ENV_VARS;
 pub use layer::{AUDIT_TARGET, AuditLayer, is_audit, non_audit};
 pub use pipeline::Overflow;
 pub use redact::{
-    DEFAULT_FIELD_RULES, Fingerprinter, MASK, Redacted, Redactor, Strategy, redact_patterns,
-    redacted,
+    Catalogued, DEFAULT_FIELD_RULES, Fingerprinter, MASK, Redacted, Redactor, Strategy,
+    redact_patterns, redacted,
 };
 
 /// The one-line set-up: reads the configuration from the environment
@@ -222,7 +222,6 @@ pub struct AuditBuilder {
     capacity: usize,
     span_fields: Vec<(String, SpanTarget)>,
     redactor: Redactor,
-    catalog: Option<std::sync::Arc<audit_catalog::Catalog>>,
 }
 
 impl AuditBuilder {
@@ -233,7 +232,6 @@ impl AuditBuilder {
     pub fn new(writer: WriterConfig) -> AuditBuilder {
         AuditBuilder {
             redactor: Redactor::new(&writer.key),
-            catalog: None,
             writer,
             overflow: Overflow::default(),
             capacity: 65_536,
@@ -275,7 +273,7 @@ impl AuditBuilder {
     /// counts actions missing from it (`audit_events_not_in_catalog_total`) while
     /// still recording them.
     pub fn catalog(mut self, catalog: audit_catalog::Catalog) -> AuditBuilder {
-        self.catalog = Some(std::sync::Arc::new(catalog));
+        self.redactor.catalog(catalog);
         self
     }
 
@@ -297,19 +295,19 @@ impl AuditBuilder {
     pub fn build(self) -> Result<(AuditLayer, AuditGuard), AuditError> {
         let service = self.writer.service.clone();
         let writer = Writer::open(self.writer)?;
-        let (queue, handle) = pipeline::start(writer, service, self.capacity, self.overflow)
-            .map_err(|e| AuditError::msg(format!("cannot start the audit writer thread: {e}")))?;
+        redact::set_current(std::sync::Arc::clone(self.redactor.fingerprinter()));
+        let (queue, handle) =
+            pipeline::start(writer, service, self.redactor, self.capacity, self.overflow).map_err(
+                |e| AuditError::msg(format!("cannot start the audit writer thread: {e}")),
+            )?;
         let guard = AuditGuard {
             queue: queue.clone(),
             handle: Some(handle),
         };
-        redact::set_current(std::sync::Arc::clone(self.redactor.fingerprinter()));
         Ok((
             AuditLayer {
                 queue,
                 span_fields: self.span_fields,
-                redactor: self.redactor,
-                catalog: self.catalog,
             },
             guard,
         ))
@@ -355,8 +353,7 @@ impl AuditGuard {
 
     /// True while the writer is running and its last write succeeded.
     pub fn is_healthy(&self) -> bool {
-        let s = &self.queue.shared;
-        s.healthy.load(Ordering::Acquire) && !s.closed.load(Ordering::Acquire)
+        self.queue.shared.is_healthy()
     }
 
     /// The pipeline's health now.
@@ -364,7 +361,7 @@ impl AuditGuard {
         let s = &self.queue.shared;
         let last = s.last_write_micros.load(Ordering::Relaxed);
         Health {
-            healthy: s.healthy.load(Ordering::Acquire) && !s.closed.load(Ordering::Acquire),
+            healthy: s.is_healthy(),
             last_write: (last != 0).then(|| Timestamp::from_unix_micros(last)),
             last_error: s
                 .last_error

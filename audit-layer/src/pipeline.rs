@@ -8,6 +8,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use audit_core::{Durability, Entry, Event, Gap, Outcome, Timestamp, Writer, WriterConfig};
+
+use crate::redact::{Catalogued, Redactor};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 /// What happens when the queue to the writer is full.
@@ -86,9 +88,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// The stream's service name (the `service` metric label).
-    pub(crate) fn service(&self) -> &str {
-        &self.service
+    /// Running, and the last write succeeded.
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Acquire) && !self.closed.load(Ordering::Acquire)
     }
 
     fn record_loss(&self, ts: Timestamp) {
@@ -204,6 +206,7 @@ impl Queue {
 pub(crate) fn start(
     writer: Writer,
     service: String,
+    redactor: Redactor,
     capacity: usize,
     overflow: Overflow,
 ) -> std::io::Result<(Queue, JoinHandle<Result<(), String>>)> {
@@ -216,7 +219,7 @@ pub(crate) fn start(
     let thread_shared = Arc::clone(&shared);
     let handle = std::thread::Builder::new()
         .name("audit-writer".into())
-        .spawn(move || run(writer, &rx, &thread_shared))?;
+        .spawn(move || run(writer, &redactor, &rx, &thread_shared))?;
     Ok((
         Queue {
             tx,
@@ -229,7 +232,12 @@ pub(crate) fn start(
 
 /// The writer thread: drains batches, appends them (retrying with backoff on
 /// errors), answers flushes, and seals the segment on shutdown.
-fn run(writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), String> {
+fn run(
+    writer: Writer,
+    redactor: &Redactor,
+    rx: &Receiver<Msg>,
+    shared: &Shared,
+) -> Result<(), String> {
     let max_batch = if writer.durability() == Durability::EveryBatch {
         MAX_SYNCED_BATCH
     } else {
@@ -250,7 +258,7 @@ fn run(writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), String
             Err(_) => break, // every sender is gone
         };
         let mut take = |m: Msg, batch: &mut Vec<Entry>| match m {
-            Msg::Event(e) => batch.push(Entry::Event(ids.assign(e))),
+            Msg::Event(e) => batch.push(prepare(e, redactor, &mut ids, &mut meters)),
             Msg::Flush(tx) => flushes.push(tx),
             Msg::Shutdown => shutdown = true,
         };
@@ -303,7 +311,7 @@ fn run(writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), String
     let mut rest: Vec<Entry> = Vec::new();
     for m in rx.try_iter() {
         match m {
-            Msg::Event(e) => rest.push(Entry::Event(ids.assign(e))),
+            Msg::Event(e) => rest.push(prepare(e, redactor, &mut ids, &mut meters)),
             Msg::Flush(tx) => flushes.push(tx),
             Msg::Shutdown => {}
         }
@@ -324,6 +332,15 @@ fn run(writer: Writer, rx: &Receiver<Msg>, shared: &Shared) -> Result<(), String
         shared.set_error(&e);
         e.to_string()
     })
+}
+
+/// Readies a queued event for the writer, off the caller's thread: the second
+/// redaction pass (hashing included: fingerprints, digests) and its id.
+fn prepare(mut e: Event, redactor: &Redactor, ids: &mut EventIds, meters: &mut Meters) -> Entry {
+    if redactor.apply(&mut e) == Catalogued::Missing {
+        meters.not_in_catalog(&e.action);
+    }
+    Entry::Event(ids.assign(e))
 }
 
 /// Appends `batch`, retrying failed writes with backoff (100 ms doubling to 5 s).
@@ -442,6 +459,16 @@ impl Meters {
             healthy: metrics::gauge!(metric::HEALTHY, &l),
             last_write: metrics::gauge!(metric::LAST_WRITE, &l),
         }
+    }
+
+    /// Counts an event whose action the run-time catalog does not have.
+    fn not_in_catalog(&self, action: &str) {
+        metrics::counter!(
+            metric::NOT_IN_CATALOG,
+            "service" => self.service.clone(),
+            "action" => action.to_owned(),
+        )
+        .increment(1);
     }
 
     /// Counts the events of a written batch by action and outcome.

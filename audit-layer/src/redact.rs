@@ -1,6 +1,6 @@
-//! The second redaction pass: field-name rules and value patterns, applied to every
-//! audit event before it is queued, so no secret reaches the writer, the file, or
-//! the queue's memory.
+//! The second redaction pass: the catalog's sensitive fields, field-name rules and
+//! value patterns, applied on the writer thread to every audit event before it is
+//! encoded, so no secret reaches the file (and the caller's thread does no hashing).
 //!
 //! The first pass happens at the source ([`redacted`], and the macros), before a
 //! `tracing` event exists; this pass catches what was emitted without them.
@@ -263,13 +263,26 @@ pub fn redact_patterns(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The second redaction pass, configured by field-name rules.
+/// The second redaction pass, configured by field-name rules and, optionally, the
+/// action catalog.
 #[derive(Debug, Clone)]
 pub struct Redactor {
     /// Rules for exact field names (lowercased), from the builder: checked first.
     exact: Vec<(String, Strategy)>,
     defaults: bool,
     fingerprinter: Arc<Fingerprinter>,
+    catalog: Option<Arc<audit_catalog::Catalog>>,
+}
+
+/// What [`Redactor::apply`] found of the event's action in the run-time catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Catalogued {
+    /// No catalog was given.
+    NoCatalog,
+    /// The action is in the catalog.
+    Found,
+    /// The action is not in the catalog (the event is kept all the same).
+    Missing,
 }
 
 impl Redactor {
@@ -280,7 +293,15 @@ impl Redactor {
             exact: Vec::new(),
             defaults: true,
             fingerprinter: Arc::new(Fingerprinter::new(key)),
+            catalog: None,
         }
+    }
+
+    /// Uses the action catalog too: an event of a catalogued action gets the
+    /// catalog's category (if it has none) and its `sensitive` fields fingerprinted,
+    /// as the macros do at compile time.
+    pub fn catalog(&mut self, catalog: audit_catalog::Catalog) {
+        self.catalog = Some(Arc::new(catalog));
     }
 
     /// Applies `strategy` to the field called exactly `name` (ignoring case), before
@@ -327,13 +348,32 @@ impl Redactor {
         None
     }
 
-    /// Redacts `event` in place: field-name rules on `fields`, value patterns on
-    /// every remaining string (fields, resource, reason, actor, ids).
-    pub fn apply(&self, event: &mut Event) {
+    /// Redacts `event` in place: the catalog's sensitive fields (when a catalog was
+    /// given), field-name rules on `fields`, value patterns on every remaining
+    /// string (fields, resource, reason, actor, ids). Says whether the catalog has
+    /// the event's action.
+    pub fn apply(&self, event: &mut Event) -> Catalogued {
+        let mut found = Catalogued::NoCatalog;
+        let mut sensitive: &[String] = &[];
+        if let Some(catalog) = &self.catalog {
+            found = Catalogued::Missing;
+            if let Some(action) = catalog.get(&event.action) {
+                found = Catalogued::Found;
+                sensitive = &action.sensitive;
+                if event.category.is_none() {
+                    event.category = Some(action.category.clone());
+                }
+            }
+        }
         let mut i = 0;
         while i < event.fields.len() {
             let (name, value) = &mut event.fields[i];
-            match self.strategy_for(name) {
+            let strategy = if sensitive.iter().any(|s| s == name) {
+                Some(Strategy::Fingerprint)
+            } else {
+                self.strategy_for(name)
+            };
+            match strategy {
                 Some(Strategy::Drop) => {
                     event.fields.remove(i);
                     continue;
@@ -367,11 +407,7 @@ impl Redactor {
         {
             scrub(slot);
         }
-    }
-
-    /// Replaces a field's value with its keyed fingerprint (unless it is one).
-    pub(crate) fn fingerprint_field(&self, value: &mut FieldValue) {
-        *value = FieldValue::Str(self.rewrite(value, Strategy::Fingerprint));
+        found
     }
 
     fn rewrite(&self, value: &FieldValue, strategy: Strategy) -> String {

@@ -224,10 +224,10 @@ pub struct PanicGuard<F: FnMut(&'static str, Option<&str>)> {
 pub const CANCELED: &str = "canceled: the call was dropped before it completed";
 
 impl<F: FnMut(&'static str, Option<&str>)> PanicGuard<F> {
-    /// Arms the guard (when `armed`; a disarmed guard does nothing).
-    pub fn new(armed: bool, on_drop: F) -> Self {
+    /// Arms the guard.
+    pub fn new(on_drop: F) -> Self {
         PanicGuard {
-            on_drop: armed.then_some(on_drop),
+            on_drop: Some(on_drop),
         }
     }
 

@@ -804,7 +804,7 @@ fn expand_audited(args: Args, func: syn::ItemFn) -> syn::Result<TokenStream2> {
                     #(#event_fields),*
                 );
             };
-            let mut __audit_guard = #p::PanicGuard::new(true, |__audit_o, __audit_e| __audit_emit(__audit_o, __audit_e));
+            let mut __audit_guard = #p::PanicGuard::new(|__audit_o, __audit_e| __audit_emit(__audit_o, __audit_e));
             let __audit_ret #annotate = #call;
             __audit_guard.disarm();
             let (__audit_outcome, __audit_error) = {
