@@ -8,7 +8,7 @@
 
 use std::hint::black_box;
 
-use audit_trail::audited;
+use tracing_audit::audited;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[inline(never)]

@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use audit_trail::{AuditBuilder, Key, VerifyOptions, WriterConfig, audited, non_audit, verify_dir};
+use tracing_audit::{AuditBuilder, Key, VerifyOptions, WriterConfig, audited, non_audit, verify_dir};
 use axum::Router;
 use axum::extract::{Path, Request};
 use axum::http::StatusCode;
@@ -141,7 +141,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         )
         .with(audit)
         .init();
-    audit_trail::check_installed()?;
+    tracing_audit::check_installed()?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -182,7 +182,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
             ..Default::default()
         },
     )?;
-    for seg in audit_trail::audit_core::segment::list_segments(&dir)? {
+    for seg in tracing_audit::tracing_audit_core::segment::list_segments(&dir)? {
         for line in std::fs::read_to_string(dir.join(&seg.file_name))?.lines() {
             let v: serde_json::Value = serde_json::from_str(line)?;
             if v["kind"] == "event" {

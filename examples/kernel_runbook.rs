@@ -13,7 +13,7 @@
 
 use std::process::ExitCode;
 
-use audit_trail::{
+use tracing_audit::{
     AuditBuilder, AuditUnavailable, Key, VerifyOptions, WriterConfig, audit, audited, non_audit,
     verify_dir,
 };
@@ -183,7 +183,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         },
     )?;
     let trail = std::fs::read_to_string(
-        audit_trail::audit_core::segment::list_segments(&dir)?
+        tracing_audit::tracing_audit_core::segment::list_segments(&dir)?
             .first()
             .map(|s| dir.join(&s.file_name))
             .ok_or("no segment written")?,

@@ -10,7 +10,7 @@
 //! A service serves the same text from its HTTP server (`PrometheusHandle::render`),
 //! or lets the exporter listen by itself (its `http-listener` feature).
 
-use audit_trail::{AUDIT_TARGET, AuditBuilder, Key, WriterConfig};
+use tracing_audit::{AUDIT_TARGET, AuditBuilder, Key, WriterConfig};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _};
 

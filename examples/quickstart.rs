@@ -17,7 +17,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use audit_trail::{AuditBuilder, Key, VerifyOptions, audit, audited, non_audit, verify_dir};
+use tracing_audit::{AuditBuilder, Key, VerifyOptions, audit, audited, non_audit, verify_dir};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
 fn main() -> ExitCode {
@@ -176,7 +176,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         }
     );
     println!(
-        "verify it yourself: cargo run -p audit-cli -- verify {} --key-file {}",
+        "verify it yourself: cargo run -p tracing-audit-cli -- verify {} --key-file {}",
         dir.display(),
         key_path.display()
     );

@@ -14,7 +14,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use audit_trail::{
+use tracing_audit::{
     Actor, Durability, Entry, Event, Key, Outcome, Rotation, VerifyOptions, Writer, WriterConfig,
     verify_dir,
 };
@@ -61,7 +61,7 @@ fn run(records: u64, make: fn(u64) -> Entry) -> Result<(), Box<dyn std::error::E
     let write_secs = start.elapsed().as_secs_f64();
     writer.close()?;
 
-    let files: Vec<_> = audit_trail::audit_core::segment::list_segments(&dir)?
+    let files: Vec<_> = tracing_audit::tracing_audit_core::segment::list_segments(&dir)?
         .into_iter()
         .map(|s| dir.join(s.file_name))
         .collect();

@@ -3,14 +3,14 @@
 //! This is the facade crate: the one dependency a service adds. It provides the
 //! macros ([`audited`], [`audit!`]), the `tracing` side ([`AuditLayer`], built by
 //! [`AuditBuilder`] or [`init_from_env`], and the [`non_audit`] filter for other
-//! layers), and re-exports the storage core ([`audit_core`]: the record model, the
+//! layers), and re-exports the storage core ([`tracing_audit_core`]: the record model, the
 //! hash-chained [`Writer`], [`verify_dir`]).
 //!
 //! # Example
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use audit_trail::{AuditBuilder, Key, WriterConfig, audit, audited, non_audit};
+//! use tracing_audit::{AuditBuilder, Key, WriterConfig, audit, audited, non_audit};
 //! use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 //!
 //! #[derive(Debug)]
@@ -46,22 +46,22 @@
 //! (`audit verify DIR --key-file KEY`).
 #![deny(missing_docs)]
 
-pub use audit_core;
-pub use audit_core::{
+pub use tracing_audit_core;
+pub use tracing_audit_core::{
     Actor, Appended, Durability, Entry, Error, ErrorKind, Event, Failure, FailureKind, FieldValue,
     Gap, Key, Limits, Opened, Outcome, Period, Report, Rotation, Timestamp, VerifyOptions, Writer,
     WriterConfig, verify_dir,
 };
-pub use audit_layer;
-pub use audit_layer::support::AuditUnavailable;
-pub use audit_layer::{
+pub use tracing_audit_layer;
+pub use tracing_audit_layer::support::AuditUnavailable;
+pub use tracing_audit_layer::{
     AUDIT_TARGET, AuditBuilder, AuditError, AuditGuard, AuditLayer, Health, Overflow, SpanTarget,
     Strategy, check_installed, init_from_env, non_audit, redacted,
 };
-pub use audit_macros::{audit, audited};
+pub use tracing_audit_macros::{audit, audited};
 
 /// What the macros expand to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use audit_layer::support::*;
+    pub use tracing_audit_layer::support::*;
 }

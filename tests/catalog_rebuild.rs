@@ -46,7 +46,7 @@ fn editing_the_catalog_rebuilds_the_crates_that_use_it() {
     std::fs::write(
         dir.path().join("Cargo.toml"),
         format!(
-            "[package]\nname = \"catalog-probe\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\naudit-trail = {{ path = {:?} }}\n\n[workspace]\n",
+            "[package]\nname = \"catalog-probe\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\ntracing-audit = {{ path = {:?} }}\n\n[workspace]\n",
             root.display().to_string()
         ),
     )
@@ -56,7 +56,7 @@ fn editing_the_catalog_rebuilds_the_crates_that_use_it() {
     std::fs::create_dir(dir.path().join("src")).unwrap();
     std::fs::write(
         dir.path().join("src/main.rs"),
-        "fn main() {\n    audit_trail::audit!(action = \"billing.refund\", amount_cents = 1299u64);\n}\n",
+        "fn main() {\n    tracing_audit::audit!(action = \"billing.refund\", amount_cents = 1299u64);\n}\n",
     )
     .unwrap();
     let catalog = dir.path().join("audit-catalog.toml");

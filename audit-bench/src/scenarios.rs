@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use audit_trail::{
+use tracing_audit::{
     AuditBuilder, AuditGuard, AuditLayer, Durability, Entry, Event, Key, Rotation, VerifyOptions,
     Writer, WriterConfig, verify_dir,
 };
@@ -47,7 +47,7 @@ pub fn run(name: &str, n: u64) -> Res {
 /// the `audit!` macro (checked against the default catalog).
 #[inline]
 fn emit_audit(i: u64) {
-    audit_trail::audit!(
+    tracing_audit::audit!(
         action = "pool.created",
         actor = "alice",
         resource = "pool-42",
@@ -252,7 +252,7 @@ fn naive(dir: &Path, n: u64) -> Res {
     let start = Instant::now();
     for i in 0..n {
         let line = json!({
-            "ts": audit_trail::Timestamp::now().to_string(),
+            "ts": tracing_audit::Timestamp::now().to_string(),
             "action": "pool.created", "actor": "alice", "resource": "pool-42",
             "request_id": i, "region": "eu-west-1", "size_gb": 128, "tier": "gold",
         });

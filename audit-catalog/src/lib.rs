@@ -6,7 +6,7 @@
 //! `docs/CATALOG.md`.
 //!
 //! ```
-//! let catalog = audit_catalog::Catalog::parse(
+//! let catalog = tracing_audit_catalog::Catalog::parse(
 //!     r#"
 //! version = 1
 //! [actions."pool.deleted"]
@@ -20,7 +20,7 @@
 //! let action = catalog.get("pool.deleted").unwrap();
 //! assert_eq!(action.required, ["actor", "resource"]);
 //! assert_eq!(catalog.suggest("pool.delete"), Some("pool.deleted"));
-//! # Ok::<(), audit_catalog::CatalogError>(())
+//! # Ok::<(), tracing_audit_catalog::CatalogError>(())
 //! ```
 #![deny(missing_docs)]
 
@@ -98,6 +98,35 @@ pub struct Action {
     pub requires_justification: bool,
     /// The line of the action's table in the catalog file.
     pub line: usize,
+}
+
+impl Action {
+    /// Whether the catalog marks `name` sensitive for this action: a record member
+    /// (`actor`, `actor.id`, `reason`, `actor.session`, …) or a field name.
+    ///
+    /// This is the one rule: the macros apply it at compile time to every member and
+    /// field they record, and the layer applies it at run time to events emitted
+    /// without the macros. `actor` and `actor.id` name the same member.
+    ///
+    /// ```
+    /// let catalog = tracing_audit_catalog::Catalog::default_catalog();
+    /// let created = catalog.get("token.created").expect("in the default catalog");
+    /// assert!(created.is_sensitive("token"));
+    /// assert!(!created.is_sensitive("resource"));
+    /// ```
+    pub fn is_sensitive(&self, name: &str) -> bool {
+        self.sensitive
+            .iter()
+            .any(|s| tracing_audit_schema::Member::same_name(s, name))
+    }
+
+    /// Whether the catalog requires `name` (a member or a field) for this action;
+    /// `actor` and `actor.id` name the same member.
+    pub fn is_required(&self, name: &str) -> bool {
+        self.required
+            .iter()
+            .any(|s| tracing_audit_schema::Member::same_name(s, name))
+    }
 }
 
 /// A parsed catalog.

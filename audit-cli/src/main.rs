@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use audit_core::{Key, Report, Timestamp, VerifyOptions, verify_dir};
+use tracing_audit_core::{Key, Report, Timestamp, VerifyOptions, verify_dir};
 use std::io::Write as _;
 
 use clap::{Parser, Subcommand};
@@ -74,15 +74,15 @@ enum CatalogCommand {
     },
 }
 
-fn load_catalog(file: &std::path::Path) -> Result<audit_catalog::Catalog, ExitCode> {
+fn load_catalog(file: &std::path::Path) -> Result<tracing_audit_catalog::Catalog, ExitCode> {
     if file.as_os_str() == "-" {
-        return Ok(audit_catalog::Catalog::default_catalog());
+        return Ok(tracing_audit_catalog::Catalog::default_catalog());
     }
     let text = std::fs::read_to_string(file).map_err(|e| {
         eprintln!("audit catalog: cannot read {}: {e}", file.display());
         ExitCode::from(2)
     })?;
-    audit_catalog::Catalog::parse(&text, &file.display().to_string()).map_err(|e| {
+    tracing_audit_catalog::Catalog::parse(&text, &file.display().to_string()).map_err(|e| {
         eprintln!("{e}");
         ExitCode::from(1)
     })
@@ -224,7 +224,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn usage_error(e: &audit_core::Error) -> ExitCode {
+fn usage_error(e: &tracing_audit_core::Error) -> ExitCode {
     eprintln!("audit: {e}");
     ExitCode::from(2)
 }

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use audit_core::{Event, Key, Rotation, VerifyOptions, Writer, WriterConfig, verify_dir};
+use tracing_audit_core::{Event, Key, Rotation, VerifyOptions, Writer, WriterConfig, verify_dir};
 
 const KEY_HEX: &str = "7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e";
 
@@ -49,7 +49,7 @@ fn s(p: &Path) -> &str {
 }
 
 fn segments(dir: &Path) -> Vec<PathBuf> {
-    audit_core::segment::list_segments(dir)
+    tracing_audit_core::segment::list_segments(dir)
         .unwrap()
         .into_iter()
         .map(|n| dir.join(n.file_name))

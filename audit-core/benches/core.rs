@@ -1,14 +1,14 @@
 //! Criterion micro-benchmarks of the storage core: hashing + MAC, batch append
 //! (encode + hash + MAC + buffered write), and verification.
 //!
-//! `cargo bench -p audit-core`
+//! `cargo bench -p tracing-audit-core`
 
 // criterion_group! defines an undocumented public function.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 
-use audit_core::{
+use tracing_audit_core::{
     Actor, Durability, Entry, Event, Key, Outcome, Rotation, VerifyOptions, Writer, WriterConfig,
     verify_dir,
 };
@@ -38,7 +38,7 @@ fn config(dir: &std::path::Path, key: Key) -> WriterConfig {
 
 fn hash_and_mac(c: &mut Criterion) {
     let key = Key::generate().expect("key");
-    let line = vec![b'x'; 529 - audit_core::SUFFIX_LEN];
+    let line = vec![b'x'; 529 - tracing_audit_core::SUFFIX_LEN];
     let mut g = c.benchmark_group("hash_mac");
     g.throughput(Throughput::Elements(1));
     g.bench_function("sha256+hmac_529B_record", |b| {
@@ -62,7 +62,7 @@ fn encode(c: &mut Criterion) {
     g.bench_function("typical_record_header_and_body", |b| {
         b.iter(|| {
             buf.clear();
-            audit_core::bench_support::encode_unsealed(&mut buf, black_box(&entry), 42, &prev);
+            tracing_audit_core::bench_support::encode_unsealed(&mut buf, black_box(&entry), 42, &prev);
             black_box(buf.len())
         })
     });

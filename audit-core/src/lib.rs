@@ -17,7 +17,7 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use audit_core::{Event, Key, Outcome, VerifyOptions, Writer, WriterConfig, verify_dir};
+//! use tracing_audit_core::{Event, Key, Outcome, VerifyOptions, Writer, WriterConfig, verify_dir};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let key = Key::generate()?;
@@ -85,7 +85,9 @@ pub mod bench_support {
 }
 pub use error::{Error, ErrorKind, Result};
 pub use key::Key;
-pub use record::{Actor, Entry, Event, FORMAT_VERSION, FieldValue, Gap, Outcome, RecordKind};
+pub use record::{
+    Actor, Entry, Event, FORMAT_VERSION, FieldValue, Gap, Member, Outcome, RecordKind,
+};
 pub use timestamp::Timestamp;
 pub use verify::{Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir};
 pub use writer::{

@@ -7,34 +7,7 @@ use crate::timestamp::Timestamp;
 /// The format version written in every record's `v` field.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// What happened to the audited operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// The operation completed as asked.
-    Success,
-    /// The operation was attempted and failed.
-    Failure,
-    /// The operation was refused (authorisation, policy).
-    Denied,
-    /// The operation panicked.
-    Panic,
-    /// The outcome is not known (for example, an event about an attempt).
-    Unknown,
-}
-
-impl Outcome {
-    /// The string written in the `outcome` field.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-            Outcome::Denied => "denied",
-            Outcome::Panic => "panic",
-            Outcome::Unknown => "unknown",
-        }
-    }
-}
+pub use tracing_audit_schema::{Member, Outcome};
 
 /// Who performed the action.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -178,6 +151,40 @@ impl Event {
             project_id: None,
             legal_hold_id: None,
             fields: Vec::new(),
+        }
+    }
+
+    /// The value of a record member, if set.
+    pub fn member(&self, member: Member) -> Option<&str> {
+        match member {
+            Member::ActorId => self.actor.id.as_deref(),
+            Member::ActorIp => self.actor.ip.as_deref(),
+            Member::ActorAuth => self.actor.auth.as_deref(),
+            Member::ActorSession => self.actor.session.as_deref(),
+            Member::Resource => self.resource.as_deref(),
+            Member::Reason => self.reason.as_deref(),
+            Member::RequestId => self.request_id.as_deref(),
+            Member::TraceId => self.trace_id.as_deref(),
+            Member::OrgId => self.org_id.as_deref(),
+            Member::ProjectId => self.project_id.as_deref(),
+            Member::LegalHoldId => self.legal_hold_id.as_deref(),
+        }
+    }
+
+    /// The slot of a record member, to set or rewrite it.
+    pub fn member_mut(&mut self, member: Member) -> &mut Option<String> {
+        match member {
+            Member::ActorId => &mut self.actor.id,
+            Member::ActorIp => &mut self.actor.ip,
+            Member::ActorAuth => &mut self.actor.auth,
+            Member::ActorSession => &mut self.actor.session,
+            Member::Resource => &mut self.resource,
+            Member::Reason => &mut self.reason,
+            Member::RequestId => &mut self.request_id,
+            Member::TraceId => &mut self.trace_id,
+            Member::OrgId => &mut self.org_id,
+            Member::ProjectId => &mut self.project_id,
+            Member::LegalHoldId => &mut self.legal_hold_id,
         }
     }
 

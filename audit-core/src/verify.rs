@@ -171,7 +171,7 @@ pub struct VerifyOptions {
 /// # Example
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use audit_core::{Event, Key, VerifyOptions, Writer, WriterConfig, verify_dir};
+/// use tracing_audit_core::{Event, Key, VerifyOptions, Writer, WriterConfig, verify_dir};
 /// let dir = tempfile::tempdir()?;
 /// let key = Key::generate()?;
 /// let mut w = Writer::open(WriterConfig::new(dir.path(), "billing", key.clone()))?;

@@ -752,7 +752,7 @@ impl Writer {
             encode::str_field(
                 out,
                 "writer",
-                concat!("audit-core ", env!("CARGO_PKG_VERSION")),
+                concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION")),
                 l,
             );
         })?;

@@ -1,7 +1,7 @@
 //! Criterion micro-benchmarks of the caller's side of the layer: capturing an audit
 //! event (the whole `tracing::event!` call), and its parts (redaction, event id).
 //!
-//! `cargo bench -p audit-layer`
+//! `cargo bench -p tracing-audit-layer`
 
 // criterion_group! defines an undocumented public function.
 #![allow(missing_docs, clippy::unwrap_used)]
@@ -9,8 +9,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use audit_core::{Durability, Event, Key, WriterConfig};
-use audit_layer::{AUDIT_TARGET, AuditBuilder, Redactor};
+use tracing_audit_core::{Durability, Event, Key, WriterConfig};
+use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder, Redactor};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -45,7 +45,7 @@ fn parts(c: &mut Criterion) {
     c.bench_function("redact/patterns_4_values", |b| {
         b.iter(|| {
             for v in ["alice", "pool-42", "eu-west-1", "gold"] {
-                black_box(audit_layer::redact_patterns(black_box(v)));
+                black_box(tracing_audit_layer::redact_patterns(black_box(v)));
             }
         })
     });

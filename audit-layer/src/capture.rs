@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use audit_core::{Event, FieldValue, Outcome};
+use tracing_audit_core::{Event, FieldValue, Outcome};
 use tracing::field::{Field, Visit};
 
 /// The marker field every audit event carries (besides the audit target).

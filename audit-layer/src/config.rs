@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use audit_core::{Durability, Key, Rotation, WriterConfig};
+use tracing_audit_core::{Durability, Key, Rotation, WriterConfig};
 
 use crate::{AuditBuilder, AuditError, Overflow};
 
@@ -110,7 +110,7 @@ impl AuditBuilder {
             builder = builder.overflow(parse_overflow(&v)?);
         }
         if let Some(v) = get("AUDIT_CATALOG").filter(|v| !v.is_empty()) {
-            let catalog = audit_catalog::Catalog::load(v.as_ref())
+            let catalog = tracing_audit_catalog::Catalog::load(v.as_ref())
                 .map_err(|e| AuditError::msg(format!("AUDIT_CATALOG: {e}")))?;
             builder = builder.catalog(catalog);
         }
@@ -126,7 +126,7 @@ fn parse_overflow(v: &str) -> Result<Overflow, AuditError> {
         "drop" => Ok(Overflow::Drop),
         _ => t
             .strip_prefix("block:")
-            .and_then(audit_core::parse_duration)
+            .and_then(tracing_audit_core::parse_duration)
             .map(Overflow::BlockTimeout)
             .ok_or_else(|| bad("AUDIT_OVERFLOW", expected, v)),
     }
@@ -183,7 +183,7 @@ mod tests {
             b.writer.durability,
             Durability::Interval(Duration::from_millis(200))
         );
-        assert_eq!(b.writer.rotation.period, Some(audit_core::Period::Hourly));
+        assert_eq!(b.writer.rotation.period, Some(tracing_audit_core::Period::Hourly));
         assert_eq!(
             b.overflow,
             Overflow::BlockTimeout(Duration::from_millis(50))

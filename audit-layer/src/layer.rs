@@ -1,6 +1,6 @@
 //! The `tracing_subscriber::Layer` that picks audit events out of the stream.
 
-use audit_core::Event;
+use tracing_audit_core::Event;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -26,7 +26,7 @@ pub fn is_audit(meta: &Metadata<'_>) -> bool {
 /// ```
 /// use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 /// let subscriber = tracing_subscriber::registry()
-///     .with(tracing_subscriber::fmt::layer().with_filter(audit_layer::non_audit()));
+///     .with(tracing_subscriber::fmt::layer().with_filter(tracing_audit_layer::non_audit()));
 /// # drop(subscriber);
 /// ```
 pub fn non_audit() -> tracing_subscriber::filter::FilterFn<fn(&Metadata<'_>) -> bool> {

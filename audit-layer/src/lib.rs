@@ -13,8 +13,8 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use audit_core::{Key, WriterConfig};
-//! use audit_layer::{AUDIT_TARGET, AuditBuilder, non_audit};
+//! use tracing_audit_core::{Key, WriterConfig};
+//! use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder, non_audit};
 //! use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 //!
 //! let dir = tempfile::tempdir()?;
@@ -52,7 +52,7 @@
 //! # Errors
 //!
 //! [`AuditBuilder::build`] fails when the stream cannot be opened (see
-//! `audit_core::Error`); [`AuditGuard::flush`] and [`AuditGuard::shutdown`] return an
+//! `tracing_audit_core::Error`); [`AuditGuard::flush`] and [`AuditGuard::shutdown`] return an
 //! [`AuditError`] when records could not be made durable.
 #![deny(missing_docs)]
 
@@ -68,7 +68,7 @@ use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
-use audit_core::{Timestamp, Writer, WriterConfig};
+use tracing_audit_core::{Timestamp, Writer, WriterConfig};
 
 pub use capture::{DEFAULT_SPAN_FIELDS, MARKER_FIELD, SpanTarget};
 pub use config::ENV_VARS;
@@ -89,7 +89,7 @@ pub use redact::{
 ///
 /// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let _guard = audit_layer::init_from_env()?;
+/// let _guard = tracing_audit_layer::init_from_env()?;
 /// # Ok(()) }
 /// ```
 ///
@@ -136,12 +136,12 @@ pub fn init_from_env() -> Result<Option<AuditGuard>, AuditError> {
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use tracing_subscriber::{filter::LevelFilter, layer::SubscriberExt as _};
 /// let dir = tempfile::tempdir()?;
-/// let config = audit_core::WriterConfig::new(dir.path(), "svc", audit_core::Key::generate()?);
-/// let (audit, guard) = audit_layer::AuditBuilder::new(config).build()?;
+/// let config = tracing_audit_core::WriterConfig::new(dir.path(), "svc", tracing_audit_core::Key::generate()?);
+/// let (audit, guard) = tracing_audit_layer::AuditBuilder::new(config).build()?;
 /// // A global WARN filter would silently remove every audit event (emitted at INFO):
 /// let subscriber = tracing_subscriber::registry().with(LevelFilter::WARN).with(audit);
 /// tracing::subscriber::with_default(subscriber, || {
-///     assert!(audit_layer::check_installed().is_err());
+///     assert!(tracing_audit_layer::check_installed().is_err());
 /// });
 /// # guard.shutdown()?; Ok(()) }
 /// ```
@@ -158,7 +158,7 @@ pub fn check_installed() -> Result<(), AuditError> {
     let has_layer = tracing::dispatcher::get_default(|d| d.downcast_ref::<AuditLayer>().is_some());
     if !has_layer {
         return Err(AuditError::msg(
-            "the current tracing subscriber has no AuditLayer, so audit events would not be recorded; expected the layer returned by AuditBuilder::build() in it (`registry().with(audit_layer)`)".into(),
+            "the current tracing subscriber has no AuditLayer, so audit events would not be recorded; expected the layer returned by AuditBuilder::build() in it (`registry().with(tracing_audit_layer)`)".into(),
         ));
     }
     if !tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO) {
@@ -174,7 +174,7 @@ pub fn check_installed() -> Result<(), AuditError> {
 #[derive(Debug)]
 pub struct AuditError {
     message: String,
-    core: Option<audit_core::Error>,
+    core: Option<tracing_audit_core::Error>,
 }
 
 impl AuditError {
@@ -186,13 +186,13 @@ impl AuditError {
     }
 
     /// The storage error behind this one, if any (its `kind()` tells the class).
-    pub fn core(&self) -> Option<&audit_core::Error> {
+    pub fn core(&self) -> Option<&tracing_audit_core::Error> {
         self.core.as_ref()
     }
 }
 
-impl From<audit_core::Error> for AuditError {
-    fn from(e: audit_core::Error) -> Self {
+impl From<tracing_audit_core::Error> for AuditError {
+    fn from(e: tracing_audit_core::Error) -> Self {
         AuditError {
             message: e.to_string(),
             core: Some(e),
@@ -272,7 +272,7 @@ impl AuditBuilder {
     /// fingerprints their sensitive fields, as the macros do at compile time, and
     /// counts actions missing from it (`audit_events_not_in_catalog_total`) while
     /// still recording them.
-    pub fn catalog(mut self, catalog: audit_catalog::Catalog) -> AuditBuilder {
+    pub fn catalog(mut self, catalog: tracing_audit_catalog::Catalog) -> AuditBuilder {
         self.redactor.catalog(catalog);
         self
     }

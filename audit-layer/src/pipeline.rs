@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use audit_core::{Durability, Entry, Event, Gap, Outcome, Timestamp, Writer, WriterConfig};
+use tracing_audit_core::{Durability, Entry, Event, Gap, Outcome, Timestamp, Writer, WriterConfig};
 
 use crate::redact::{Catalogued, Redactor};
 use crossbeam_channel::{Receiver, Sender, TrySendError};

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
-use audit_core::{Event, FieldValue, Key};
+use tracing_audit_core::{Event, FieldValue, Key};
 use regex::{Captures, Regex};
 use sha2::{Digest as _, Sha256};
 
@@ -160,7 +160,7 @@ impl<T: fmt::Display> fmt::Debug for Redacted<T> {
 ///
 /// ```
 /// let token = "s3cr3t-t0k3n";
-/// let span = tracing::info_span!("request", api_token = audit_layer::redacted(token));
+/// let span = tracing::info_span!("request", api_token = tracing_audit_layer::redacted(token));
 /// # drop(span);
 /// ```
 pub fn redacted<T: fmt::Display>(value: T) -> tracing::field::DisplayValue<Redacted<T>> {
@@ -271,7 +271,7 @@ pub struct Redactor {
     exact: Vec<(String, Strategy)>,
     defaults: bool,
     fingerprinter: Arc<Fingerprinter>,
-    catalog: Option<Arc<audit_catalog::Catalog>>,
+    catalog: Option<Arc<tracing_audit_catalog::Catalog>>,
 }
 
 /// What [`Redactor::apply`] found of the event's action in the run-time catalog.
@@ -300,7 +300,7 @@ impl Redactor {
     /// Uses the action catalog too: an event of a catalogued action gets the
     /// catalog's category (if it has none) and its `sensitive` fields fingerprinted,
     /// as the macros do at compile time.
-    pub fn catalog(&mut self, catalog: audit_catalog::Catalog) {
+    pub fn catalog(&mut self, catalog: tracing_audit_catalog::Catalog) {
         self.catalog = Some(Arc::new(catalog));
     }
 

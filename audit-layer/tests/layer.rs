@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use audit_core::{Key, VerifyOptions, WriterConfig, verify_dir};
-use audit_layer::{AUDIT_TARGET, AuditBuilder, AuditGuard, Overflow, non_audit};
+use tracing_audit_core::{Key, VerifyOptions, WriterConfig, verify_dir};
+use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder, AuditGuard, Overflow, non_audit};
 use serde_json::Value;
 use tracing::Dispatch;
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
@@ -22,7 +22,7 @@ fn builder(dir: &Path) -> AuditBuilder {
 /// Every record of the trail, in stream order.
 fn records(dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();
-    for seg in audit_core::segment::list_segments(dir).unwrap() {
+    for seg in tracing_audit_core::segment::list_segments(dir).unwrap() {
         let text = std::fs::read_to_string(dir.join(&seg.file_name)).unwrap();
         out.extend(
             text.lines()
@@ -72,7 +72,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
-fn dispatch(audit: audit_layer::AuditLayer, console: &Captured) -> Dispatch {
+fn dispatch(audit: tracing_audit_layer::AuditLayer, console: &Captured) -> Dispatch {
     Dispatch::new(
         tracing_subscriber::registry()
             .with(
@@ -313,7 +313,7 @@ fn flush_returns_when_earlier_events_are_durable() {
 fn eight_threads_times_100k_events_give_a_gapless_verified_chain() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = WriterConfig::new(dir.path(), "layer-test", key());
-    config.durability = audit_core::Durability::Never;
+    config.durability = tracing_audit_core::Durability::Never;
     let (audit, guard) = AuditBuilder::new(config).build().unwrap();
     let dispatch = dispatch(audit, &Captured::default());
     std::thread::scope(|s| {
@@ -326,7 +326,7 @@ fn eight_threads_times_100k_events_give_a_gapless_verified_chain() {
     // verify_dir checks that seq is gapless from 0 and the chain links.
     assert_verifies(dir.path());
     let mut events = 0;
-    for seg in audit_core::segment::list_segments(dir.path()).unwrap() {
+    for seg in tracing_audit_core::segment::list_segments(dir.path()).unwrap() {
         let text = std::fs::read_to_string(dir.path().join(&seg.file_name)).unwrap();
         events += text
             .lines()
@@ -379,8 +379,8 @@ fn no_secret_reaches_the_trail_or_any_other_layer() {
         let span = tracing::info_span!(
             "request",
             actor = "alice",
-            session_id = audit_layer::redacted(SESSION),
-            api_token = audit_layer::redacted(API_TOKEN),
+            session_id = tracing_audit_layer::redacted(SESSION),
+            api_token = tracing_audit_layer::redacted(API_TOKEN),
         );
         let _enter = span.enter();
         tracing::info!(attempt = 1, "login attempt");
@@ -405,7 +405,7 @@ fn no_secret_reaches_the_trail_or_any_other_layer() {
     guard.shutdown().unwrap();
 
     let mut trail = Vec::new();
-    for seg in audit_core::segment::list_segments(dir.path()).unwrap() {
+    for seg in tracing_audit_core::segment::list_segments(dir.path()).unwrap() {
         trail.extend(std::fs::read(dir.path().join(&seg.file_name)).unwrap());
     }
     let trail = String::from_utf8(trail).unwrap();
@@ -425,7 +425,7 @@ fn no_secret_reaches_the_trail_or_any_other_layer() {
     let events = events(dir.path());
     assert_eq!(events.len(), 1);
     let e = &events[0];
-    let fp = |v: &str| audit_layer::Fingerprinter::new(&key()).fingerprint(v);
+    let fp = |v: &str| tracing_audit_layer::Fingerprinter::new(&key()).fingerprint(v);
     assert_eq!(e["fields"]["password"], fp(PASSWORD));
     assert_eq!(e["actor"]["session"], fp(SESSION));
     assert_eq!(e["actor"]["id"], "alice");
@@ -452,7 +452,7 @@ fn check_installed_finds_a_missing_layer_and_filters_that_drop_audit_events() {
     // No audit layer at all.
     let err = tracing::subscriber::with_default(
         tracing_subscriber::registry().with(tracing_subscriber::fmt::layer()),
-        audit_layer::check_installed,
+        tracing_audit_layer::check_installed,
     )
     .unwrap_err();
     assert!(err.to_string().contains("has no AuditLayer"), "{err}");
@@ -463,7 +463,7 @@ fn check_installed_finds_a_missing_layer_and_filters_that_drop_audit_events() {
         tracing_subscriber::registry()
             .with(LevelFilter::WARN)
             .with(audit),
-        audit_layer::check_installed,
+        tracing_audit_layer::check_installed,
     )
     .unwrap_err();
     assert!(
@@ -478,7 +478,7 @@ fn check_installed_finds_a_missing_layer_and_filters_that_drop_audit_events() {
         tracing_subscriber::registry()
             .with(audit)
             .with(filter_fn(|m| !m.target().starts_with('@'))),
-        audit_layer::check_installed,
+        tracing_audit_layer::check_installed,
     )
     .unwrap_err();
     assert!(
@@ -497,7 +497,7 @@ fn check_installed_finds_a_missing_layer_and_filters_that_drop_audit_events() {
                     .with_filter(non_audit()),
             )
             .with(audit),
-        || audit_layer::check_installed().unwrap(),
+        || tracing_audit_layer::check_installed().unwrap(),
     );
     guard.shutdown().unwrap();
 }
@@ -506,7 +506,7 @@ fn check_installed_finds_a_missing_layer_and_filters_that_drop_audit_events() {
 fn with_a_catalog_the_layer_treats_plain_events_as_the_macros_would() {
     let dir = tempfile::tempdir().unwrap();
     let (audit, guard) = builder(dir.path())
-        .catalog(audit_catalog::Catalog::default_catalog())
+        .catalog(tracing_audit_catalog::Catalog::default_catalog())
         .build()
         .unwrap();
     let console = Captured::default();
@@ -526,7 +526,7 @@ fn with_a_catalog_the_layer_treats_plain_events_as_the_macros_would() {
         "an action missing from the catalog is still recorded"
     );
     assert_eq!(events[0]["category"], "secrets");
-    let fp = audit_layer::Fingerprinter::new(&key()).fingerprint("n3w-s3cr3t");
+    let fp = tracing_audit_layer::Fingerprinter::new(&key()).fingerprint("n3w-s3cr3t");
     assert_eq!(events[0]["fields"]["value"], fp);
     assert_eq!(events[1]["action"], "billing.refund");
     assert!(events[1].get("category").is_none());
@@ -534,7 +534,7 @@ fn with_a_catalog_the_layer_treats_plain_events_as_the_macros_would() {
 
 #[test]
 fn a_failed_fsync_reopens_the_stream_and_writes_the_unconfirmed_events_again() {
-    use audit_core::fault::{Op, fail};
+    use tracing_audit_core::fault::{Op, fail};
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
     let (audit, guard) = builder(&trail).build().unwrap();
@@ -586,11 +586,11 @@ fn a_failed_fsync_reopens_the_stream_and_writes_the_unconfirmed_events_again() {
 
 #[test]
 fn a_failed_fsync_in_a_flush_is_reported_and_the_writer_goes_on() {
-    use audit_core::fault::{Op, fail};
+    use tracing_audit_core::fault::{Op, fail};
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
     let mut config = WriterConfig::new(&trail, "layer-test", key());
-    config.durability = audit_core::Durability::Never; // fsync only when flushed
+    config.durability = tracing_audit_core::Durability::Never; // fsync only when flushed
     let (audit, guard) = AuditBuilder::new(config).build().unwrap();
     let dispatch = dispatch(audit, &Captured::default());
     let emit_range = |from: u64, to: u64| {

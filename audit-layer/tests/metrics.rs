@@ -3,8 +3,8 @@
 //! One test per process (the recorder is global), so this file holds one test.
 #![allow(clippy::unwrap_used)]
 
-use audit_core::{Key, WriterConfig};
-use audit_layer::{AUDIT_TARGET, AuditBuilder, Overflow};
+use tracing_audit_core::{Key, WriterConfig};
+use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder, Overflow};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use tracing_subscriber::layer::SubscriberExt as _;
 

@@ -3,7 +3,7 @@
 //! secrets comes back unchanged.
 #![allow(clippy::unwrap_used)]
 
-use audit_layer::redact_patterns;
+use tracing_audit_layer::redact_patterns;
 use proptest::prelude::*;
 
 /// Ordinary text: words, numbers, punctuation, spaces, some non-ASCII; it cannot

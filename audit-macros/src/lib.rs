@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use audit_catalog::{Action, Catalog, Source};
+use tracing_audit_catalog::{Action, Catalog, Source};
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{ToTokens, quote, quote_spanned};
@@ -181,7 +181,7 @@ struct Loaded {
 impl Loaded {
     fn load() -> Result<Loaded, String> {
         let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
-        let env = std::env::var(audit_catalog::ENV_VAR).ok();
+        let env = std::env::var(tracing_audit_catalog::ENV_VAR).ok();
         match Catalog::locate(manifest.as_ref(), env.as_deref()).map_err(|e| e.to_string())? {
             Source::File(path) => Ok(Loaded {
                 catalog: Catalog::load(&path).map_err(|e| e.to_string())?,
@@ -427,7 +427,7 @@ fn expand_audit(args: Args) -> syn::Result<TokenStream2> {
     let spec = spec.ok_or_else(|| syn::Error::new(action.span(), "unknown action"))?;
 
     let category = &spec.category;
-    let p = quote!(::audit_trail::__private);
+    let p = quote!(::tracing_audit::__private);
     let mut out = Vec::new();
     for arg in fields {
         let sensitive = spec.sensitive.contains(&arg.name_text());
@@ -704,7 +704,7 @@ fn expand_audited(args: Args, func: syn::ItemFn) -> syn::Result<TokenStream2> {
         return Err(syn::Error::new(Span::call_site(), "no action"));
     };
 
-    let p = quote!(::audit_trail::__private);
+    let p = quote!(::tracing_audit::__private);
     let capture = |value: TokenStream2, sigil: Sigil, sensitive: bool| -> TokenStream2 {
         if sensitive {
             return match sigil {

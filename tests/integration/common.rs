@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use audit_trail::{
+use tracing_audit::{
     Actor, Entry, Event, Key, Report, Rotation, VerifyOptions, Writer, WriterConfig, verify_dir,
 };
 
@@ -49,7 +49,7 @@ pub fn write_trail(dir: &Path, events: u64, rotation: &str) {
 
 /// The segment files in stream order.
 pub fn segments(dir: &Path) -> Vec<PathBuf> {
-    audit_trail::audit_core::segment::list_segments(dir)
+    tracing_audit::tracing_audit_core::segment::list_segments(dir)
         .unwrap()
         .into_iter()
         .map(|s| dir.join(s.file_name))
@@ -166,7 +166,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 
 /// A subscriber as a service sets it up: a JSON `fmt` layer (into `console`) that
 /// never shows audit events, and the audit layer.
-pub fn dispatch(audit: audit_trail::AuditLayer, console: &Captured) -> tracing::Dispatch {
+pub fn dispatch(audit: tracing_audit::AuditLayer, console: &Captured) -> tracing::Dispatch {
     use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
     tracing::Dispatch::new(
         tracing_subscriber::registry()
@@ -174,7 +174,7 @@ pub fn dispatch(audit: audit_trail::AuditLayer, console: &Captured) -> tracing::
                 tracing_subscriber::fmt::layer()
                     .json()
                     .with_writer(console.clone())
-                    .with_filter(audit_trail::non_audit()),
+                    .with_filter(tracing_audit::non_audit()),
             )
             .with(audit),
     )
@@ -183,7 +183,7 @@ pub fn dispatch(audit: audit_trail::AuditLayer, console: &Captured) -> tracing::
 /// The `event` records of a trail, in stream order, parsed.
 pub fn trail_events(dir: &Path) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
-    for seg in audit_trail::audit_core::segment::list_segments(dir).unwrap() {
+    for seg in tracing_audit::tracing_audit_core::segment::list_segments(dir).unwrap() {
         let text = std::fs::read_to_string(dir.join(&seg.file_name)).unwrap();
         out.extend(
             text.lines()

@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use audit_trail::{Durability, Opened, Rotation, Writer};
+use tracing_audit::{Durability, Opened, Rotation, Writer};
 
 use crate::common::{config, event, verify};
 

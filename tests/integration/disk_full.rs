@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use audit_trail::{AUDIT_TARGET, AuditBuilder, Entry, Event, Writer};
+use tracing_audit::{AUDIT_TARGET, AuditBuilder, Entry, Event, Writer};
 
 use crate::common::{Captured, SmallDisk, config, dispatch, trail_events, verify};
 
@@ -86,7 +86,7 @@ fn a_full_disk_at_any_point_of_a_rotation_is_resumed_without_duplicates() {
     let report = verify(&trail);
     assert!(report.ok(), "{:?}", report.failures);
     let mut ns = Vec::new();
-    for seg in audit_trail::audit_core::segment::list_segments(&trail).unwrap() {
+    for seg in tracing_audit::tracing_audit_core::segment::list_segments(&trail).unwrap() {
         for line in std::fs::read_to_string(trail.join(&seg.file_name))
             .unwrap()
             .lines()
@@ -178,7 +178,7 @@ fn a_disk_that_fills_up_during_rotation_loses_nothing_and_the_chain_verifies() {
         .collect();
     assert_eq!(ns, want, "every event once, in order");
     assert!(
-        audit_core::segment::list_segments(&trail).unwrap().len() > 10,
+        tracing_audit_core::segment::list_segments(&trail).unwrap().len() > 10,
         "the trail rotated"
     );
     let report = verify(&trail);

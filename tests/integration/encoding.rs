@@ -1,7 +1,7 @@
 //! Hostile values: one line per record, faithfully escaped, oversized values cut
 //! with a visible marker, and the trail still verifies.
 
-use audit_trail::{Event, Writer};
+use tracing_audit::{Event, Writer};
 
 use crate::common::{config, lines, segments, verify};
 
@@ -96,7 +96,7 @@ fn non_finite_floats_are_written_as_strings() {
 
 #[test]
 fn gap_records_say_how_many_events_were_lost_and_when() {
-    use audit_trail::{Gap, Timestamp};
+    use tracing_audit::{Gap, Timestamp};
     let dir = tempfile::tempdir().unwrap();
     let mut w = Writer::open(config(dir.path())).unwrap();
     let from = Timestamp::parse("2026-11-23T10:00:00Z").unwrap();

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use audit_trail::{Key, VerifyOptions, verify_dir};
+use tracing_audit::{Key, VerifyOptions, verify_dir};
 use serde_json::Value;
 
 use crate::common::{key, verify};
@@ -99,7 +99,7 @@ fn python_verifier_rejects_a_wrong_key_like_rust() {
     assert!(
         rust.failures
             .iter()
-            .all(|f| f.kind == audit_trail::FailureKind::MacMismatch)
+            .all(|f| f.kind == tracing_audit::FailureKind::MacMismatch)
     );
     assert_eq!(
         essence(&python_verify(dir.path(), &kf)),

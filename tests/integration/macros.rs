@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use audit_trail::{AuditBuilder, AuditUnavailable, audit, audited, non_audit};
+use tracing_audit::{AuditBuilder, AuditUnavailable, audit, audited, non_audit};
 use serde_json::Value;
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
@@ -96,7 +96,7 @@ fn sensitive_fields_are_fingerprinted_before_any_layer_sees_them() {
         );
         tracing::info!("narration after the audit event");
     });
-    let fp = audit_trail::audit_layer::Fingerprinter::new(&key()).fingerprint(token);
+    let fp = tracing_audit::tracing_audit_layer::Fingerprinter::new(&key()).fingerprint(token);
     assert_eq!(events[0]["fields"]["token"], fp);
     assert!(!console.contains(token));
     assert!(
@@ -233,7 +233,7 @@ fn impl_trait_returns_redacted_arguments_and_panics() {
         assert!(caught.is_err(), "the panic goes on after the record");
     });
     assert_eq!(events.len(), 3);
-    let fp = audit_trail::audit_layer::Fingerprinter::new(&key()).fingerprint("0xdeadbeef");
+    let fp = tracing_audit::tracing_audit_layer::Fingerprinter::new(&key()).fingerprint("0xdeadbeef");
     assert_eq!(events[0]["fields"]["handle"], fp);
     assert_eq!(events[0]["fields"]["gpu"], 3);
     // `vram_ptr` is the catalog's sensitive field; `handle` was redacted by argument.
@@ -312,7 +312,7 @@ fn sensitive_values_reach_no_layer_even_one_without_the_non_audit_filter() {
     guard.shutdown().unwrap();
     let console = console.text();
     let mut trail = String::new();
-    for seg in audit_trail::audit_core::segment::list_segments(dir.path()).unwrap() {
+    for seg in tracing_audit::tracing_audit_core::segment::list_segments(dir.path()).unwrap() {
         trail.push_str(&std::fs::read_to_string(dir.path().join(&seg.file_name)).unwrap());
     }
     for raw in [TOKEN, SECRET, SHOWN] {
@@ -322,7 +322,7 @@ fn sensitive_values_reach_no_layer_even_one_without_the_non_audit_filter() {
         );
         assert!(!trail.contains(raw), "{raw} in the trail:\n{trail}");
     }
-    let fp = |v: &str| audit_trail::audit_layer::Fingerprinter::new(&key()).fingerprint(v);
+    let fp = |v: &str| tracing_audit::tracing_audit_layer::Fingerprinter::new(&key()).fingerprint(v);
     // The fmt layer saw the events — with fingerprints in place of the values.
     assert!(console.contains(&fp(TOKEN)), "{console}");
     assert!(console.contains(&fp(SECRET)), "{console}");

@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use audit_trail::{ErrorKind, Opened, Rotation, Writer};
+use tracing_audit::{ErrorKind, Opened, Rotation, Writer};
 
 use crate::common::{config, event, file_name, lines, rewrite, segments, verify};
 
@@ -193,7 +193,7 @@ fn another_key_is_refused() {
     crate::common::write_trail(dir.path(), 2, "daily");
     crash_with_tail(dir.path(), "");
     let mut c = config(dir.path());
-    c.key = audit_trail::Key::from_hex(&"11".repeat(32)).unwrap();
+    c.key = tracing_audit::Key::from_hex(&"11".repeat(32)).unwrap();
     let err = Writer::open(c).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Key);
     assert!(err.to_string().contains(crate::common::key().id()), "{err}");
@@ -201,7 +201,7 @@ fn another_key_is_refused() {
 
 #[test]
 fn durability_policies_say_whether_a_batch_was_fsynced() {
-    use audit_trail::Durability;
+    use tracing_audit::Durability;
     use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(dir.path());

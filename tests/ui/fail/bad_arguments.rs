@@ -1,4 +1,4 @@
-use audit_trail::{audit, audited};
+use tracing_audit::{audit, audited};
 
 #[audited(action = "task.completed", resource = "t", colour = "red", skip(nothing))]
 fn unknown_arg(x: u32) {}

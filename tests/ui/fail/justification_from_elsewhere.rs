@@ -1,4 +1,4 @@
-use audit_trail::{audit, audited};
+use tracing_audit::{audit, audited};
 
 // An argument named `reason` is a field, not the record's justification.
 #[audited(action = "breakglass.activated", actor = "oncall", resource = "db-prod")]

@@ -1,4 +1,4 @@
-use audit_trail::audited;
+use tracing_audit::audited;
 
 #[audited(action = "breakglass.activated", actor = "oncall", resource = "db-prod")]
 fn break_glass() {}

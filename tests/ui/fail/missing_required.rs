@@ -1,4 +1,4 @@
-use audit_trail::{audit, audited};
+use tracing_audit::{audit, audited};
 
 #[audited(action = "pool.deleted", resource = id)]
 fn delete(id: &str) {}

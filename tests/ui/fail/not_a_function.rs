@@ -1,4 +1,4 @@
-use audit_trail::audited;
+use tracing_audit::audited;
 
 #[audited(action = "task.completed", resource = "t")]
 struct NotAFunction;

@@ -1,4 +1,4 @@
-use audit_trail::{audit, audited};
+use tracing_audit::{audit, audited};
 
 #[audited(action = "pool.delete", actor = "a", resource = "p")]
 fn close_typo() {}

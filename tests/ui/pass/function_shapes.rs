@@ -1,6 +1,6 @@
 //! Every supported function shape compiles under #[audited], and `audit!` in sync
 //! and async code.
-use audit_trail::{AuditUnavailable, audit, audited};
+use tracing_audit::{AuditUnavailable, audit, audited};
 
 #[derive(Debug)]
 struct MyError(String);
