@@ -2,19 +2,16 @@
 
 use std::fmt;
 
-use tracing_audit_core::{Event, FieldValue, Outcome};
 use tracing::field::{Field, Visit};
-
-/// The marker field every audit event carries (besides the audit target).
-pub const MARKER_FIELD: &str = "audit.action";
+use tracing_audit_core::{Event, FieldValue, Member, Outcome};
+use tracing_audit_schema::{CATEGORY_FIELD, FIELD_PREFIX, MARKER_FIELD, OUTCOME_FIELD};
 
 /// Fills an [`Event`] from the fields of a `tracing` event on the audit target.
 ///
-/// Fields named `audit.<member>` set the record's members (`audit.action`,
-/// `audit.outcome`, `audit.category`, `audit.actor` / `audit.actor.id`,
-/// `audit.actor.ip`, `audit.actor.auth`, `audit.actor.session`, `audit.resource`,
-/// `audit.reason`, `audit.request_id`, `audit.trace_id`, `audit.org_id`,
-/// `audit.project_id`, `audit.legal_hold_id`); every other field goes to `fields`.
+/// [`MARKER_FIELD`] sets the action, [`OUTCOME_FIELD`] the outcome,
+/// [`CATEGORY_FIELD`] the category, and `audit.<member>` a [`Member`]
+/// (`audit.actor` / `audit.actor.id`, `audit.resource`, `audit.reason`, …); every
+/// other field goes to `fields`.
 pub(crate) struct EventVisitor<'a> {
     pub event: &'a mut Event,
 }
@@ -22,44 +19,26 @@ pub(crate) struct EventVisitor<'a> {
 impl EventVisitor<'_> {
     fn set(&mut self, name: &'static str, value: FieldValue) {
         let e = &mut *self.event;
-        let slot = match name {
-            "audit.action" => {
-                e.action = text(value);
-                return;
-            }
-            "audit.outcome" => {
-                let t = text(value);
-                e.outcome = match t.as_str() {
-                    "success" | "ok" => Outcome::Success,
-                    "failure" | "error" | "err" => Outcome::Failure,
-                    "denied" => Outcome::Denied,
-                    "panic" => Outcome::Panic,
-                    "unknown" => Outcome::Unknown,
-                    _ => {
-                        e.fields.push(("audit.outcome".into(), FieldValue::Str(t)));
+        if let Some(rest) = name.strip_prefix(FIELD_PREFIX) {
+            match name {
+                MARKER_FIELD => e.action = text(value),
+                OUTCOME_FIELD => {
+                    let t = text(value);
+                    e.outcome = Outcome::parse(&t).unwrap_or_else(|| {
+                        // Not an outcome: keep what was said, and say it is unknown.
+                        e.fields.push((OUTCOME_FIELD.into(), FieldValue::Str(t)));
                         Outcome::Unknown
-                    }
-                };
-                return;
+                    });
+                }
+                CATEGORY_FIELD => e.category = Some(text(value)),
+                _ => match Member::from_name(rest) {
+                    Some(member) => *e.member_mut(member) = Some(text(value)),
+                    None => e.fields.push((name.into(), value)),
+                },
             }
-            "audit.category" => &mut e.category,
-            "audit.actor" | "audit.actor.id" => &mut e.actor.id,
-            "audit.actor.ip" => &mut e.actor.ip,
-            "audit.actor.auth" => &mut e.actor.auth,
-            "audit.actor.session" => &mut e.actor.session,
-            "audit.resource" => &mut e.resource,
-            "audit.reason" => &mut e.reason,
-            "audit.request_id" => &mut e.request_id,
-            "audit.trace_id" => &mut e.trace_id,
-            "audit.org_id" => &mut e.org_id,
-            "audit.project_id" => &mut e.project_id,
-            "audit.legal_hold_id" => &mut e.legal_hold_id,
-            other => {
-                e.fields.push((other.into(), value));
-                return;
-            }
-        };
-        *slot = Some(text(value));
+            return;
+        }
+        e.fields.push((name.into(), value));
     }
 }
 
@@ -95,66 +74,35 @@ impl Visit for EventVisitor<'_> {
     }
 }
 
-/// Which record member a span field provides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SpanTarget {
-    /// `actor.id`
-    ActorId,
-    /// `actor.ip`
-    ActorIp,
-    /// `actor.auth`
-    ActorAuth,
-    /// `actor.session`
-    ActorSession,
-    /// `request_id`
-    RequestId,
-    /// `trace_id`
-    TraceId,
-    /// `org_id`
-    OrgId,
-    /// `project_id`
-    ProjectId,
-}
-
 /// The span fields read by default, and what they provide.
-pub const DEFAULT_SPAN_FIELDS: &[(&str, SpanTarget)] = &[
-    ("actor", SpanTarget::ActorId),
-    ("actor.id", SpanTarget::ActorId),
-    ("actor_id", SpanTarget::ActorId),
-    ("user_id", SpanTarget::ActorId),
-    ("actor.ip", SpanTarget::ActorIp),
-    ("client_ip", SpanTarget::ActorIp),
-    ("actor.auth", SpanTarget::ActorAuth),
-    ("auth_method", SpanTarget::ActorAuth),
-    ("actor.session", SpanTarget::ActorSession),
-    ("session_id", SpanTarget::ActorSession),
-    ("request_id", SpanTarget::RequestId),
-    ("trace_id", SpanTarget::TraceId),
-    ("org_id", SpanTarget::OrgId),
-    ("project_id", SpanTarget::ProjectId),
+pub const DEFAULT_SPAN_FIELDS: &[(&str, Member)] = &[
+    ("actor", Member::ActorId),
+    ("actor.id", Member::ActorId),
+    ("actor_id", Member::ActorId),
+    ("user_id", Member::ActorId),
+    ("actor.ip", Member::ActorIp),
+    ("client_ip", Member::ActorIp),
+    ("actor.auth", Member::ActorAuth),
+    ("auth_method", Member::ActorAuth),
+    ("actor.session", Member::ActorSession),
+    ("session_id", Member::ActorSession),
+    ("request_id", Member::RequestId),
+    ("trace_id", Member::TraceId),
+    ("org_id", Member::OrgId),
+    ("project_id", Member::ProjectId),
 ];
 
 /// The context a span provides to audit events inside it (kept in its extensions).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SpanContext {
-    values: Vec<(SpanTarget, String)>,
+    values: Vec<(Member, String)>,
 }
 
 impl SpanContext {
     /// Fills the members of `e` that are still empty.
     pub(crate) fn fill(&self, e: &mut Event) {
-        for (target, value) in &self.values {
-            let slot = match target {
-                SpanTarget::ActorId => &mut e.actor.id,
-                SpanTarget::ActorIp => &mut e.actor.ip,
-                SpanTarget::ActorAuth => &mut e.actor.auth,
-                SpanTarget::ActorSession => &mut e.actor.session,
-                SpanTarget::RequestId => &mut e.request_id,
-                SpanTarget::TraceId => &mut e.trace_id,
-                SpanTarget::OrgId => &mut e.org_id,
-                SpanTarget::ProjectId => &mut e.project_id,
-            };
+        for (member, value) in &self.values {
+            let slot = e.member_mut(*member);
             if slot.is_none() {
                 *slot = Some(value.clone());
             }
@@ -168,7 +116,7 @@ impl SpanContext {
 
 /// Reads the mapped fields of a span (and only those: nothing else is kept).
 pub(crate) struct SpanVisitor<'a> {
-    pub map: &'a [(String, SpanTarget)],
+    pub map: &'a [(String, Member)],
     pub ctx: &'a mut SpanContext,
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use tracing_audit_core::{Durability, Key, Rotation, WriterConfig};
 
-use crate::{AuditBuilder, AuditError, Overflow};
+use crate::{AuditBuilder, AuditError, ErrorKind, Overflow};
 
 /// The environment variables read by [`AuditBuilder::from_env`].
 pub const ENV_VARS: &[(&str, &str)] = &[
@@ -47,7 +47,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
 ];
 
 fn bad(var: &str, expected: &str, found: &str) -> AuditError {
-    AuditError::msg(format!("{var}: expected {expected}, found {found:?}"))
+    AuditError::new(
+        ErrorKind::Config,
+        format!("{var}: expected {expected}, found {found:?}"),
+    )
 }
 
 impl AuditBuilder {
@@ -89,21 +92,23 @@ impl AuditBuilder {
             PathBuf::from(get("AUDIT_STORAGE_PATH").unwrap_or_else(|| "./audit-trail".into()));
         let service = get("AUDIT_SERVICE").unwrap_or_else(default_service);
         let key_file = get("AUDIT_HMAC_KEY_FILE").ok_or_else(|| {
-            AuditError::msg(
-                "AUDIT_HMAC_KEY_FILE: expected the path of a key file (create one with `audit keygen FILE`), found it unset".into(),
+            AuditError::new(
+                ErrorKind::Config,
+                "AUDIT_HMAC_KEY_FILE: expected the path of a key file (create one with `audit keygen FILE`), found it unset",
             )
         })?;
-        let key = Key::from_file(key_file.as_ref())?;
+        let key = Key::from_file(key_file.as_ref())
+            .map_err(|e| AuditError::with_core(ErrorKind::Config, "AUDIT_HMAC_KEY_FILE", e))?;
         let mut writer = WriterConfig::new(path, service, key);
         if let Some(v) = get("AUDIT_FSYNC") {
             writer.durability = v
                 .parse::<Durability>()
-                .map_err(|e| AuditError::msg(format!("AUDIT_FSYNC: {e}")))?;
+                .map_err(|e| AuditError::with_core(ErrorKind::Config, "AUDIT_FSYNC", e))?;
         }
         if let Some(v) = get("AUDIT_ROTATION") {
             writer.rotation = v
                 .parse::<Rotation>()
-                .map_err(|e| AuditError::msg(format!("AUDIT_ROTATION: {e}")))?;
+                .map_err(|e| AuditError::with_core(ErrorKind::Config, "AUDIT_ROTATION", e))?;
         }
         let mut builder = AuditBuilder::new(writer);
         if let Some(v) = get("AUDIT_OVERFLOW") {
@@ -111,7 +116,7 @@ impl AuditBuilder {
         }
         if let Some(v) = get("AUDIT_CATALOG").filter(|v| !v.is_empty()) {
             let catalog = tracing_audit_catalog::Catalog::load(v.as_ref())
-                .map_err(|e| AuditError::msg(format!("AUDIT_CATALOG: {e}")))?;
+                .map_err(|e| AuditError::new(ErrorKind::Config, format!("AUDIT_CATALOG: {e}")))?;
             builder = builder.catalog(catalog);
         }
         Ok(Some(builder))
@@ -183,7 +188,10 @@ mod tests {
             b.writer.durability,
             Durability::Interval(Duration::from_millis(200))
         );
-        assert_eq!(b.writer.rotation.period, Some(tracing_audit_core::Period::Hourly));
+        assert_eq!(
+            b.writer.rotation.period,
+            Some(tracing_audit_core::Period::Hourly)
+        );
         assert_eq!(
             b.overflow,
             Overflow::BlockTimeout(Duration::from_millis(50))

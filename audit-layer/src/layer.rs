@@ -1,19 +1,23 @@
 //! The `tracing_subscriber::Layer` that picks audit events out of the stream.
 
-use tracing_audit_core::Event;
+use std::sync::Arc;
+
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Metadata, Subscriber};
+use tracing_audit_core::{Event, Member};
+use tracing_audit_schema::MARKER_FIELD;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::capture::{EventVisitor, MARKER_FIELD, SpanContext, SpanTarget, SpanVisitor};
+use crate::capture::{EventVisitor, SpanContext, SpanVisitor};
 use crate::pipeline::Queue;
+use crate::redact::Fingerprinter;
 
-/// The `tracing` target of every audit event.
+/// The `tracing` target of every audit event ([`tracing_audit_schema::TARGET`]).
 ///
 /// It starts with `@`, so it can never be a Rust module path, and no `EnvFilter`
 /// directive written for a module can be a prefix of it.
-pub const AUDIT_TARGET: &str = "@audit";
+pub const AUDIT_TARGET: &str = tracing_audit_schema::TARGET;
 
 /// True when `meta` is an audit event's callsite: the audit target and the marker field.
 pub fn is_audit(meta: &Metadata<'_>) -> bool {
@@ -42,10 +46,28 @@ pub fn non_audit() -> tracing_subscriber::filter::FilterFn<fn(&Metadata<'_>) -> 
 /// hashing, MACs and I/O happen on the writer thread.
 pub struct AuditLayer {
     pub(crate) queue: Queue,
-    pub(crate) span_fields: Vec<(String, SpanTarget)>,
+    pub(crate) span_fields: Vec<(String, Member)>,
+    pub(crate) fingerprinter: Arc<Fingerprinter>,
+}
+
+impl std::fmt::Debug for AuditLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLayer")
+            .field("service", &self.queue.shared.service)
+            .field("healthy", &self.is_healthy())
+            .field("span_fields", &self.span_fields)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuditLayer {
+    /// The keyed fingerprints of this layer's stream: [`redacted`](crate::redacted)
+    /// values use it, and an investigator can fingerprint a known value with it to
+    /// find the records that mention it.
+    pub fn fingerprinter(&self) -> &Fingerprinter {
+        &self.fingerprinter
+    }
+
     /// True while this layer's writer is running and its last write succeeded.
     pub fn is_healthy(&self) -> bool {
         self.queue.shared.is_healthy()

@@ -5,13 +5,22 @@
 //! The first pass happens at the source ([`redacted`], and the macros), before a
 //! `tracing` event exists; this pass catches what was emitted without them.
 
-use std::borrow::Cow;
-use std::fmt;
-use std::sync::{Arc, LazyLock, PoisonError, RwLock};
+mod fingerprint;
+mod patterns;
+mod rules;
 
-use tracing_audit_core::{Event, FieldValue, Key};
-use regex::{Captures, Regex};
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use sha2::{Digest as _, Sha256};
+use tracing_audit_core::{Event, FieldValue, Key, Member};
+
+use crate::catalog::{Catalogued, RuntimeCatalog};
+pub use fingerprint::{Fingerprinter, Redacted, redacted};
+pub use patterns::redact_patterns;
+use patterns::scrub;
+pub use rules::DEFAULT_FIELD_RULES;
+use rules::{RULES_BY_LAST_BYTE, name_matches};
 
 /// What to do with the value of a sensitive field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,254 +44,19 @@ pub enum Strategy {
     Truncate(usize),
 }
 
-/// Field names caught by default, matched against the whole name or its last
-/// `_`/`.`-separated part, ignoring case (`db_password`, `user.api_key`,
-/// `Authorization`).
-pub const DEFAULT_FIELD_RULES: &[(&str, Strategy)] = &[
-    ("password", Strategy::Fingerprint),
-    ("passwd", Strategy::Fingerprint),
-    ("passphrase", Strategy::Fingerprint),
-    ("pwd", Strategy::Fingerprint),
-    ("secret", Strategy::Fingerprint),
-    ("client_secret", Strategy::Fingerprint),
-    ("token", Strategy::Fingerprint),
-    ("api_key", Strategy::Fingerprint),
-    ("apikey", Strategy::Fingerprint),
-    ("access_key", Strategy::Fingerprint),
-    ("secret_key", Strategy::Fingerprint),
-    ("private_key", Strategy::Fingerprint),
-    ("authorization", Strategy::Fingerprint),
-    ("cookie", Strategy::Fingerprint),
-    ("credential", Strategy::Fingerprint),
-    ("credentials", Strategy::Fingerprint),
-    // "Prompt content (log length/hash only)" — the audit-logging specification.
-    ("prompt", Strategy::Digest),
-    ("prompt_content", Strategy::Digest),
-    ("completion", Strategy::Digest),
-    // "Never log VRAM pointers" — ditto.
-    ("vram_ptr", Strategy::Mask),
-    ("ptr", Strategy::Mask),
-    ("pointer", Strategy::Mask),
-];
-
-/// For each byte, the set (bit i = rule i) of default rules whose word ends with it.
-static RULES_BY_LAST_BYTE: LazyLock<[u32; 256]> = LazyLock::new(|| {
-    const _: () = assert!(DEFAULT_FIELD_RULES.len() <= 32);
-    let mut table = [0u32; 256];
-    for (i, (word, _)) in DEFAULT_FIELD_RULES.iter().enumerate() {
-        if let Some(&b) = word.as_bytes().last() {
-            table[usize::from(b.to_ascii_lowercase())] |= 1 << i;
-        }
-    }
-    table
-});
-
 /// The text that replaces a masked value.
 pub const MASK: &str = "[redacted]";
 
-/// Computes keyed fingerprints with a subkey of the trail's key.
-#[derive(Debug, Clone)]
-pub struct Fingerprinter {
-    subkey: Key,
-    key_id: String,
-}
-
-impl Fingerprinter {
-    /// Fingerprints made with a subkey of `key` (`Key::derive("fingerprint")`),
-    /// labelled with `key`'s id so an investigator knows which key to ask for.
-    pub fn new(key: &Key) -> Fingerprinter {
-        Fingerprinter {
-            subkey: key.derive("fingerprint"),
-            key_id: key.id().to_owned(),
-        }
-    }
-
-    /// True when `value` is already a fingerprint made with this key (redacted at
-    /// the source), so the second pass leaves it as it is.
-    pub fn is_fingerprint(&self, value: &str) -> bool {
-        value
-            .strip_prefix("hmac-sha256:")
-            .and_then(|r| r.strip_prefix(self.key_id.as_str()))
-            .and_then(|r| r.strip_prefix(':'))
-            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-    }
-
-    /// `hmac-sha256:<key id>:<64 hex>` of `value`.
-    pub fn fingerprint(&self, value: &str) -> String {
-        let mac = self.subkey.mac_bytes(value.as_bytes());
-        format!("hmac-sha256:{}:{}", self.key_id, hex::encode(mac))
-    }
-}
-
-/// The fingerprinter of the audit layer built last in this process, used by
-/// [`redacted`] values.
-static CURRENT: RwLock<Option<Arc<Fingerprinter>>> = RwLock::new(None);
-
-pub(crate) fn set_current(fp: Arc<Fingerprinter>) {
-    *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(fp);
-}
-
-/// A value redacted at the source: it shows as a keyed fingerprint (or as
-/// `[redacted]` before any audit layer exists) to every layer and formatter, so the
-/// raw value never enters a `tracing` event or span. Made by [`redacted`].
-pub struct Redacted<T>(T);
-
-impl<T> Redacted<T> {
-    /// Wraps a value (see [`redacted`] for use in `tracing` fields).
-    pub fn new(value: T) -> Redacted<T> {
-        Redacted(value)
-    }
-}
-
-impl<T: fmt::Display> fmt::Display for Redacted<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let current = CURRENT
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        match current {
-            Some(fp) => f.write_str(&fp.fingerprint(&self.0.to_string())),
-            None => f.write_str(MASK),
-        }
-    }
-}
-
-impl<T: fmt::Display> fmt::Debug for Redacted<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-/// Wraps a sensitive value for a `tracing` field so that no layer ever sees it:
-/// every layer sees the keyed fingerprint `hmac-sha256:<key id>:<hex>` instead,
-/// made with the key of the audit layer built last in this process (`[redacted]`
-/// before any is built).
-///
-/// ```
-/// let token = "s3cr3t-t0k3n";
-/// let span = tracing::info_span!("request", api_token = tracing_audit_layer::redacted(token));
-/// # drop(span);
-/// ```
-pub fn redacted<T: fmt::Display>(value: T) -> tracing::field::DisplayValue<Redacted<T>> {
-    tracing::field::display(Redacted(value))
-}
-
-/// Value patterns recognised anywhere in a string: `(name, regex)`. Each regex's
-/// first capture group, when present, is the only part replaced.
-const PATTERNS: &[(&str, &str)] = &[
-    (
-        "private-key",
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
-    ),
-    (
-        "jwt",
-        r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
-    ),
-    (
-        "bearer",
-        r"(?:Bearer|bearer|BEARER|Basic|basic|BASIC)[ ]+([A-Za-z0-9._~+/-]{8,}=*)",
-    ),
-    (
-        "url-password",
-        r"[A-Za-z][A-Za-z0-9+.-]*://[^:/@ \t\r\n]*:([^@/ \t\r\n]+)@",
-    ),
-    (
-        "aws-access-key",
-        r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}(?-u:\b)",
-    ),
-    (
-        "aws-secret-key",
-        r#"(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY|SecretAccessKey)["']?[ ]*[:=][ ]*["']?([A-Za-z0-9/+]{40})"#,
-    ),
-    ("gcp-api-key", r"AIza[0-9A-Za-z_-]{35}"),
-    (
-        "github-token",
-        r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
-    ),
-    ("slack-token", r"xox[abprs]-[A-Za-z0-9-]{10,}"),
-    ("stripe-key", r"[sr]k_live_[A-Za-z0-9]{16,}"),
-    ("azure-account-key", r"AccountKey=([A-Za-z0-9+/=]{40,})"),
-];
-
-struct Patterns {
-    /// All patterns as one alternation: the fast "anything here?" test.
-    any: Regex,
-    each: Vec<(&'static str, Regex)>,
-}
-
-static COMPILED: LazyLock<Patterns> = LazyLock::new(|| {
-    let build = |src: &str| {
-        Regex::new(src).unwrap_or_else(|e| unreachable!("built-in pattern {src} is valid: {e}"))
-    };
-    let any = PATTERNS
-        .iter()
-        .map(|(_, p)| format!("(?:{p})"))
-        .collect::<Vec<_>>()
-        .join("|");
-    Patterns {
-        any: build(&any),
-        each: PATTERNS.iter().map(|(n, p)| (*n, build(p))).collect(),
-    }
-});
-
-/// Replaces every secret a value pattern recognises in `text` with
-/// `[redacted:<pattern name>]`; returns `text` unchanged (and unallocated) when
-/// there is none.
-pub fn redact_patterns(text: &str) -> Cow<'_, str> {
-    // Every pattern needs 14 bytes or more, except a URL password (`a://:x@`, 7
-    // bytes, always with `://`): most values are short identifiers, and this skips
-    // the regex engine for them.
-    if text.len() < 7
-        || (text.len() < 14 && !(text.as_bytes().contains(&b':') && text.contains("://")))
-    {
-        return Cow::Borrowed(text);
-    }
-    let p = &*COMPILED;
-    if !p.any.is_match(text) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = text.to_owned();
-    for (name, re) in &p.each {
-        if !re.is_match(&out) {
-            continue;
-        }
-        out = re
-            .replace_all(&out, |c: &Captures<'_>| {
-                let whole = c.get(0).map_or("", |m| m.as_str());
-                match c.get(1) {
-                    Some(secret) => {
-                        let start = secret.start() - c.get(0).map_or(0, |m| m.start());
-                        let end = start + secret.len();
-                        format!("{}[redacted:{name}]{}", &whole[..start], &whole[end..])
-                    }
-                    None => format!("[redacted:{name}]"),
-                }
-            })
-            .into_owned();
-    }
-    Cow::Owned(out)
-}
-
 /// The second redaction pass, configured by field-name rules and, optionally, the
-/// action catalog.
+/// action catalog. Internal: configured through the builder.
+#[doc(hidden)]
 #[derive(Debug, Clone)]
 pub struct Redactor {
     /// Rules for exact field names (lowercased), from the builder: checked first.
     exact: Vec<(String, Strategy)>,
     defaults: bool,
     fingerprinter: Arc<Fingerprinter>,
-    catalog: Option<Arc<tracing_audit_catalog::Catalog>>,
-}
-
-/// What [`Redactor::apply`] found of the event's action in the run-time catalog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Catalogued {
-    /// No catalog was given.
-    NoCatalog,
-    /// The action is in the catalog.
-    Found,
-    /// The action is not in the catalog (the event is kept all the same).
-    Missing,
+    catalog: Option<RuntimeCatalog>,
 }
 
 impl Redactor {
@@ -301,7 +75,7 @@ impl Redactor {
     /// catalog's category (if it has none) and its `sensitive` fields fingerprinted,
     /// as the macros do at compile time.
     pub fn catalog(&mut self, catalog: tracing_audit_catalog::Catalog) {
-        self.catalog = Some(Arc::new(catalog));
+        self.catalog = Some(RuntimeCatalog::new(catalog));
     }
 
     /// Applies `strategy` to the field called exactly `name` (ignoring case), before
@@ -348,27 +122,21 @@ impl Redactor {
         None
     }
 
-    /// Redacts `event` in place: the catalog's sensitive fields (when a catalog was
-    /// given), field-name rules on `fields`, value patterns on every remaining
-    /// string (fields, resource, reason, actor, ids). Says whether the catalog has
-    /// the event's action.
+    /// Redacts `event` in place: the catalog's sensitive members and fields (when a
+    /// catalog was given; [`tracing_audit_catalog::Action::is_sensitive`], the rule
+    /// the macros apply at compile time), field-name rules on `fields`, value
+    /// patterns on every remaining string (fields, members, category). Says whether
+    /// the catalog has the event's action.
     pub fn apply(&self, event: &mut Event) -> Catalogued {
-        let mut found = Catalogued::NoCatalog;
-        let mut sensitive: &[String] = &[];
-        if let Some(catalog) = &self.catalog {
-            found = Catalogued::Missing;
-            if let Some(action) = catalog.get(&event.action) {
-                found = Catalogued::Found;
-                sensitive = &action.sensitive;
-                if event.category.is_none() {
-                    event.category = Some(action.category.clone());
-                }
-            }
-        }
+        let (found, action) = match &self.catalog {
+            Some(catalog) => catalog.enrich(event),
+            None => (Catalogued::NoCatalog, None),
+        };
+        let sensitive = |name: &str| action.is_some_and(|a| a.is_sensitive(name));
         let mut i = 0;
         while i < event.fields.len() {
             let (name, value) = &mut event.fields[i];
-            let strategy = if sensitive.iter().any(|s| s == name) {
+            let strategy = if sensitive(name) {
                 Some(Strategy::Fingerprint)
             } else {
                 self.strategy_for(name)
@@ -388,24 +156,20 @@ impl Redactor {
             }
             i += 1;
         }
-        for slot in [
-            &mut event.resource,
-            &mut event.reason,
-            &mut event.actor.id,
-            &mut event.actor.ip,
-            &mut event.actor.auth,
-            &mut event.actor.session,
-            &mut event.request_id,
-            &mut event.trace_id,
-            &mut event.org_id,
-            &mut event.project_id,
-            &mut event.legal_hold_id,
-            &mut event.category,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            scrub(slot);
+        for member in Member::ALL {
+            let Some(value) = event.member_mut(member) else {
+                continue;
+            };
+            if sensitive(member.name()) {
+                if !self.fingerprinter.is_fingerprint(value) {
+                    *value = self.fingerprinter.fingerprint(value);
+                }
+            } else {
+                scrub(value);
+            }
+        }
+        if let Some(category) = &mut event.category {
+            scrub(category);
         }
         found
     }
@@ -441,34 +205,6 @@ impl Redactor {
             }
         }
     }
-}
-
-/// Applies the value patterns to `s` in place.
-fn scrub(s: &mut String) {
-    if let Cow::Owned(clean) = redact_patterns(s) {
-        *s = clean;
-    }
-}
-
-/// `name` is `word`, or ends with `_word`, `.word` or `-word`, ignoring ASCII case
-/// and taking `-` for `_` (`X-Api-Key` matches `api_key`).
-fn name_matches(name: &str, word: &str) -> bool {
-    let (n, w) = (name.as_bytes(), word.as_bytes());
-    if n.len() < w.len() {
-        return false;
-    }
-    let fold = |b: u8| {
-        if b == b'-' {
-            b'_'
-        } else {
-            b.to_ascii_lowercase()
-        }
-    };
-    let tail = &n[n.len() - w.len()..];
-    if !tail.iter().zip(w).all(|(&a, &b)| fold(a) == fold(b)) {
-        return false;
-    }
-    n.len() == w.len() || matches!(n[n.len() - w.len() - 1], b'_' | b'.' | b'-')
 }
 
 #[cfg(test)]

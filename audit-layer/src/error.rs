@@ -1,0 +1,114 @@
+//! The one error type of the layer: [`AuditError`], with an [`ErrorKind`].
+
+use std::fmt;
+
+/// What kind of failure an [`AuditError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A configuration value (an environment variable, a key file, a catalog) is
+    /// missing or wrong; the message names it.
+    Config,
+    /// The stream could not be opened (locked by another writer, corrupt, another
+    /// key, I/O); [`AuditError::core`] has the storage error.
+    Open,
+    /// The subscriber is not set up to record audit events: no audit layer, a filter
+    /// that drops them, or a global subscriber that could not be installed.
+    Install,
+    /// Records could not be written or made durable (the storage error, if any, is
+    /// the [`source`](std::error::Error::source)).
+    Write,
+    /// A flush or shutdown did not complete within its deadline;
+    /// [`AuditError::unwritten`] says how many events were not yet durable.
+    Timeout,
+    /// The writer thread has stopped (after a shutdown, or because it panicked).
+    Stopped,
+}
+
+/// An error of the audit pipeline: what kind ([`ErrorKind`]), what happened, and the
+/// storage error behind it, if any (its [`source`](std::error::Error::source)).
+#[derive(Debug)]
+pub struct AuditError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    core: Option<tracing_audit_core::Error>,
+    unwritten: u64,
+}
+
+impl AuditError {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> AuditError {
+        AuditError(Box::new(Inner {
+            kind,
+            message: message.into(),
+            core: None,
+            unwritten: 0,
+        }))
+    }
+
+    /// An error of `kind` caused by a storage error; `context` says what was being
+    /// done (the storage error's own text follows it).
+    pub(crate) fn with_core(
+        kind: ErrorKind,
+        context: impl fmt::Display,
+        core: tracing_audit_core::Error,
+    ) -> AuditError {
+        AuditError(Box::new(Inner {
+            kind,
+            message: format!("{context}: {core}"),
+            core: Some(core),
+            unwritten: 0,
+        }))
+    }
+
+    /// Records how many events this failure left unwritten.
+    pub(crate) fn unwritten_events(mut self, count: u64) -> AuditError {
+        self.0.unwritten = count;
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The storage error behind this one, if any (its `kind()` tells the class).
+    pub fn core(&self) -> Option<&tracing_audit_core::Error> {
+        self.0.core.as_ref()
+    }
+
+    /// How many accepted events were not written (or not made durable) because of
+    /// this failure: non-zero only for a flush or shutdown that gave up. They are
+    /// never dropped silently: this count, the message and standard error say so.
+    pub fn unwritten(&self) -> u64 {
+        self.0.unwritten
+    }
+}
+
+impl From<tracing_audit_core::Error> for AuditError {
+    fn from(e: tracing_audit_core::Error) -> Self {
+        AuditError(Box::new(Inner {
+            kind: ErrorKind::Open,
+            message: e.to_string(),
+            core: Some(e),
+            unwritten: 0,
+        }))
+    }
+}
+
+impl fmt::Display for AuditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
+
+impl std::error::Error for AuditError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .core
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}

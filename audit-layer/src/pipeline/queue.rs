@@ -1,0 +1,105 @@
+//! The callers' side of the pipeline: the bounded data queue, the overflow policy,
+//! and flush / shutdown requests with deadlines.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use crossbeam_channel::{RecvTimeoutError, Sender, TrySendError};
+use tracing_audit_core::Event;
+
+use super::Overflow;
+use super::control::{Control, FlushReply};
+use super::shared::Shared;
+use crate::error::{AuditError, ErrorKind};
+
+/// The sending side, used by the layer on the caller's thread and by the guard.
+#[derive(Clone, Debug)]
+pub(crate) struct Queue {
+    pub(super) data: Sender<Event>,
+    pub(super) control: Sender<Control>,
+    pub(super) overflow: Overflow,
+    pub shared: Arc<Shared>,
+}
+
+impl Queue {
+    /// Hands an event to the writer per the overflow policy. No I/O, no hashing.
+    pub(crate) fn send(&self, event: Event) {
+        if self.shared.closed.load(Ordering::Acquire) {
+            self.shared.refuse();
+            return;
+        }
+        let ts = event.ts;
+        let result = match self.overflow {
+            Overflow::Block => self.data.send(event).map_err(|_| false),
+            Overflow::Drop => self
+                .data
+                .try_send(event)
+                .map_err(|e| matches!(e, TrySendError::Full(_))),
+            Overflow::BlockTimeout(d) => {
+                self.data.send_timeout(event, d).map_err(|e| e.is_timeout())
+            }
+        };
+        match result {
+            Ok(()) => {
+                self.shared.accepted.fetch_add(1, Ordering::AcqRel);
+            }
+            // Full: the writer will record a gap.
+            Err(true) => self.shared.record_loss(ts),
+            // The writer has stopped: nobody can record a gap any more, so say it here.
+            Err(false) => self.shared.refuse(),
+        }
+    }
+
+    /// Waits until every event sent before this call is durable, or `deadline`.
+    pub(crate) fn flush(&self, deadline: Instant) -> Result<(), AuditError> {
+        let (tx, rx) = crossbeam_channel::bounded::<FlushReply>(1);
+        if self.control.send(Control::Flush(tx)).is_err() {
+            return Err(AuditError::new(
+                ErrorKind::Stopped,
+                "cannot flush: the audit writer has stopped",
+            ));
+        }
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(AuditError::new(
+                ErrorKind::Write,
+                format!("the audit records could not be made durable: {e}"),
+            )
+            .unwritten_events(self.shared.unwritten())),
+            Err(RecvTimeoutError::Timeout) => Err(self.timed_out("flush")),
+            Err(RecvTimeoutError::Disconnected) => Err(AuditError::new(
+                ErrorKind::Stopped,
+                "the audit writer stopped before the flush completed",
+            )
+            .unwritten_events(self.shared.unwritten())),
+        }
+    }
+
+    /// Asks the writer to write what is queued, seal, and stop by `deadline`. Never
+    /// waits for room in the data queue.
+    pub(crate) fn send_shutdown(&self, deadline: Instant) {
+        // The writer may already be gone; the guard then learns it from the thread.
+        let _ = self.control.send(Control::Shutdown { deadline });
+    }
+
+    /// The error of a flush or shutdown that reached its deadline.
+    pub(crate) fn timed_out(&self, what: &str) -> AuditError {
+        let unwritten = self.shared.unwritten();
+        let cause = self.shared.last_error().map_or_else(
+            || "the writer made no progress".to_owned(),
+            |e| format!("last error: {e}"),
+        );
+        AuditError::new(
+            ErrorKind::Timeout,
+            format!(
+                "the audit {what} reached its deadline with {unwritten} accepted events not yet written ({cause})"
+            ),
+        )
+        .unwritten_events(unwritten)
+    }
+
+    pub(crate) fn queue_depth(&self) -> usize {
+        self.data.len()
+    }
+}

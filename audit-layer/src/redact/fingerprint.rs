@@ -1,0 +1,86 @@
+//! Keyed fingerprints, and values redacted at the source.
+
+use std::fmt;
+
+use tracing_audit_core::Key;
+
+/// Computes keyed fingerprints with a subkey of the trail's key.
+#[derive(Debug, Clone)]
+pub struct Fingerprinter {
+    subkey: Key,
+    key_id: String,
+}
+
+impl Fingerprinter {
+    /// Fingerprints made with a subkey of `key` (`Key::derive("fingerprint")`),
+    /// labelled with `key`'s id so an investigator knows which key to ask for.
+    pub fn new(key: &Key) -> Fingerprinter {
+        Fingerprinter {
+            subkey: key.derive("fingerprint"),
+            key_id: key.id().to_owned(),
+        }
+    }
+
+    /// True when `value` is already a fingerprint made with this key (redacted at
+    /// the source), so the second pass leaves it as it is.
+    pub fn is_fingerprint(&self, value: &str) -> bool {
+        value
+            .strip_prefix("hmac-sha256:")
+            .and_then(|r| r.strip_prefix(self.key_id.as_str()))
+            .and_then(|r| r.strip_prefix(':'))
+            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
+    /// `hmac-sha256:<key id>:<64 hex>` of `value`.
+    pub fn fingerprint(&self, value: &str) -> String {
+        let mac = self.subkey.mac_bytes(value.as_bytes());
+        format!("hmac-sha256:{}:{}", self.key_id, hex::encode(mac))
+    }
+}
+
+/// A value redacted at the source: it shows as a keyed fingerprint to every layer
+/// and formatter (or as `[redacted]` where no audit layer is installed), so the raw
+/// value never enters a `tracing` event or span. Made by [`redacted`].
+///
+/// The fingerprint is computed when the value is wrapped, with the key of the
+/// [`AuditLayer`](crate::AuditLayer) in the current subscriber (found through the
+/// current dispatcher: there is no process-wide key), so every layer sees the same
+/// text.
+pub struct Redacted(String);
+
+impl Redacted {
+    /// Redacts `value` now, with the current subscriber's audit layer.
+    pub fn new<T: fmt::Display>(value: T) -> Redacted {
+        let text = tracing::dispatcher::get_default(|d| {
+            d.downcast_ref::<crate::AuditLayer>()
+                .map(|layer| layer.fingerprinter().fingerprint(&value.to_string()))
+        });
+        Redacted(text.unwrap_or_else(|| super::MASK.to_owned()))
+    }
+}
+
+impl fmt::Display for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Wraps a sensitive value for a `tracing` field so that no layer ever sees it:
+/// every layer sees the keyed fingerprint `hmac-sha256:<key id>:<hex>` instead,
+/// made with the key of the audit layer of the current subscriber (`[redacted]`
+/// where there is none).
+///
+/// ```
+/// let token = "s3cr3t-t0k3n";
+/// let span = tracing::info_span!("request", api_token = tracing_audit_layer::redacted(token));
+/// # drop(span);
+/// ```
+pub fn redacted<T: fmt::Display>(value: T) -> tracing::field::DisplayValue<Redacted> {
+    tracing::field::display(Redacted::new(value))
+}
