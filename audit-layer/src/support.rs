@@ -4,8 +4,10 @@
 use std::fmt;
 use std::time::Instant;
 
-use crate::layer::{AUDIT_TARGET, AuditLayer};
+use tracing_audit_core::Outcome;
+
 use crate::redact::redact_patterns;
+use crate::{AUDIT_TARGET, AuditLayer};
 
 pub use crate::redact::{Redacted, redacted};
 pub use tracing;
@@ -104,8 +106,8 @@ pub trait OutcomeOfDisplayErr {
 impl<T, E: fmt::Display> OutcomeOfDisplayErr for &&Probe<'_, Result<T, E>> {
     fn audit_outcome(self) -> (&'static str, Option<String>) {
         match self.0 {
-            Ok(_) => ("success", None),
-            Err(e) => ("failure", Some(error_text(&e.to_string()))),
+            Ok(_) => (Outcome::Success.as_str(), None),
+            Err(e) => (Outcome::Failure.as_str(), Some(error_text(&e.to_string()))),
         }
     }
 }
@@ -119,8 +121,11 @@ pub trait OutcomeOfDebugErr {
 impl<T, E: fmt::Debug> OutcomeOfDebugErr for &Probe<'_, Result<T, E>> {
     fn audit_outcome(self) -> (&'static str, Option<String>) {
         match self.0 {
-            Ok(_) => ("success", None),
-            Err(e) => ("failure", Some(error_text(&format!("{e:?}")))),
+            Ok(_) => (Outcome::Success.as_str(), None),
+            Err(e) => (
+                Outcome::Failure.as_str(),
+                Some(error_text(&format!("{e:?}"))),
+            ),
         }
     }
 }
@@ -133,7 +138,7 @@ pub trait OutcomeOfAny {
 
 impl<T> OutcomeOfAny for Probe<'_, T> {
     fn audit_outcome(self) -> (&'static str, Option<String>) {
-        ("success", None)
+        (Outcome::Success.as_str(), None)
     }
 }
 
@@ -242,9 +247,9 @@ impl<F: FnMut(&'static str, Option<&str>)> Drop for PanicGuard<F> {
         // Disarmed (the common case) costs no thread-local lookup.
         if let Some(mut f) = self.on_drop.take() {
             if std::thread::panicking() {
-                f("panic", None);
+                f(Outcome::Panic.as_str(), None);
             } else {
-                f("unknown", Some(CANCELED));
+                f(Outcome::Unknown.as_str(), Some(CANCELED));
             }
         }
     }

@@ -1,0 +1,409 @@
+//! Code generation, and the pipeline of each macro: parse ([`attr`]) → validate
+//! ([`valid`]) → expand. Every error of an invocation is reported at once; on error,
+//! `#[audited]` emits the user's item unchanged beside the errors, so that one typo
+//! does not cascade into errors at every call.
+//!
+//! Generated code names the facade by an absolute path (`::tracing_audit`, or the
+//! `crate = path` argument) and takes every name of the record schema (target,
+//! marker field, members, outcomes) from `tracing_audit_schema`.
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{ToTokens as _, quote, quote_spanned};
+use syn::ext::IdentExt as _;
+use tracing_audit_schema::{
+    CATEGORY_FIELD, DURATION_FIELD, ERROR_FIELD, MARKER_FIELD, OUTCOME_FIELD, TARGET,
+};
+
+use crate::ast::{Arg, Args, Function, Item, Macro, Sigil};
+use crate::attr;
+use crate::catalog::{self, Loaded};
+use crate::ctxt::Ctxt;
+use crate::valid::{self, Valid};
+
+/// `audit!(…)`.
+pub(crate) fn audit(input: TokenStream) -> TokenStream {
+    let cx = Ctxt::new();
+    let args = attr::args(&cx, Macro::Audit, input);
+    let loaded = catalog::load();
+    let valid = match &args {
+        Ok(args) => valid::check(&cx, args, None, &loaded),
+        Err(e) => {
+            cx.syn_error(e.clone());
+            None
+        }
+    };
+    match (cx.check(), valid, &args, &loaded) {
+        (Ok(()), Some(v), Ok(args), Ok(loaded)) => event(args, &v, loaded),
+        (Err(e), ..) => e.to_compile_error(),
+        // `valid::check` reports an error whenever it returns `None`.
+        _ => internal_error(),
+    }
+}
+
+/// `#[audited(…)]` on `item`.
+pub(crate) fn audited(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let cx = Ctxt::new();
+    let args = attr::args(&cx, Macro::Audited, attr);
+    if let Err(e) = &args {
+        cx.syn_error(e.clone());
+    }
+    let parsed = attr::item(item.clone());
+    let sig = match &parsed {
+        Item::Function(f) => Some(&f.sig),
+        Item::Unparsed { sig, .. } => sig.as_ref(),
+        Item::NotAFunction(e) => {
+            cx.error(
+                e.span(),
+                "#[audited] goes on a function with a body (a free function, a method, or an `async fn`)",
+            );
+            None
+        }
+    };
+    let loaded = catalog::load();
+    let valid = match &args {
+        Ok(args) => valid::check(&cx, args, sig, &loaded),
+        Err(_) => None,
+    };
+    if let Item::Unparsed { error, .. } = &parsed {
+        // The real error, where it is; the item is emitted unchanged below.
+        cx.syn_error(error.clone());
+    }
+    match (cx.check(), valid, &args, parsed, &loaded) {
+        (Ok(()), Some(v), Ok(args), Item::Function(f), Ok(loaded)) => {
+            audited_fn(args, &v, f, loaded)
+        }
+        // On error the item is emitted unchanged, so the only errors shown are ours
+        // (calls of the function still resolve).
+        (Err(e), ..) => {
+            let e = e.to_compile_error();
+            quote!(#e #item)
+        }
+        _ => {
+            let e = internal_error();
+            quote!(#e #item)
+        }
+    }
+}
+
+fn internal_error() -> TokenStream {
+    syn::Error::new(
+        Span::call_site(),
+        "tracing-audit-macros: an invocation failed a check without an error; please report it",
+    )
+    .to_compile_error()
+}
+
+/// The facade's run-time support: `<crate>::__private`.
+fn private(args: &Args) -> TokenStream {
+    let krate = args.krate();
+    quote!(#krate::__private)
+}
+
+/// A `tracing` field name from the schema, as a literal where the user wrote `span`.
+fn field_name(name: &str, span: Span) -> Literal {
+    let mut lit = Literal::string(name);
+    lit.set_span(span);
+    lit
+}
+
+/// `audit!`: one event on the audit target.
+fn event(args: &Args, valid: &Valid<'_>, loaded: &Loaded) -> TokenStream {
+    let p = private(args);
+    let Valid { action, spec } = valid;
+    let mut out = Vec::new();
+    for arg in &args.args {
+        let (key, sigil, value, sensitive) = match arg {
+            Arg::Member(m) => (
+                field_name(m.member.field(), m.name.span()).into_token_stream(),
+                m.sigil,
+                &m.value,
+                spec.is_sensitive(m.member.name()),
+            ),
+            Arg::Outcome { key, sigil, value } => (
+                field_name(OUTCOME_FIELD, key.span()).into_token_stream(),
+                *sigil,
+                value,
+                false,
+            ),
+            Arg::Field(f) => (
+                f.name.to_token_stream(),
+                f.sigil,
+                &f.value,
+                spec.is_sensitive(&f.name.text()),
+            ),
+            _ => continue,
+        };
+        let value = if sensitive {
+            match sigil {
+                Sigil::Debug => quote!(#p::redacted(#p::DebugText(&(#value)))),
+                _ => quote!(#p::redacted(&(#value))),
+            }
+        } else {
+            match sigil {
+                Sigil::None => value.to_token_stream(),
+                Sigil::Display => quote!(%#value),
+                Sigil::Debug => quote!(?#value),
+            }
+        };
+        out.push(quote!(#key = #value));
+    }
+    let category = &spec.category;
+    let tracking = loaded.tracking();
+    quote_spanned! {Span::call_site()=>
+        {
+            #tracking
+            #p::tracing::event!(
+                target: #TARGET,
+                #p::tracing::Level::INFO,
+                #MARKER_FIELD = #action,
+                #CATEGORY_FIELD = #category,
+                #(#out),*
+            )
+        }
+    }
+}
+
+/// How `#[audited]` captures a value before the body runs.
+fn capture(p: &TokenStream, value: TokenStream, sigil: Sigil, sensitive: bool) -> TokenStream {
+    if sensitive {
+        return match sigil {
+            Sigil::Debug => quote!(#p::redacted_text(#p::DebugText(&(#value)))),
+            _ => quote!(#p::redacted_text(&(#value))),
+        };
+    }
+    match sigil {
+        Sigil::Display => quote!(::std::string::ToString::to_string(&(#value))),
+        Sigil::Debug => quote!(::std::format!("{:?}", &(#value))),
+        Sigil::None => quote!({
+            #[allow(unused_imports)]
+            use #p::{CaptureCopy as _, CaptureDebug as _, CaptureDisplay as _};
+            (&&#p::Capture(&(#value))).audit_capture()
+        }),
+    }
+}
+
+/// `#[audited]`: the function, recording one event per call.
+fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -> TokenStream {
+    let p = private(args);
+    let Valid { action, spec } = valid;
+    // Everything recorded is captured into one tuple before the body runs (which
+    // may move or change it), and only when audit events are being recorded.
+    let mut captures = Vec::new();
+    let mut event_fields = Vec::new();
+    let mut record = |key: TokenStream, v: TokenStream| {
+        captures.push(v);
+        let i = syn::Index::from(captures.len());
+        event_fields.push(quote!(#key = &__audit_state.#i));
+    };
+    for m in args.members() {
+        record(
+            field_name(m.member.field(), m.name.span()).into_token_stream(),
+            capture(
+                &p,
+                m.value.to_token_stream(),
+                m.sigil,
+                spec.is_sensitive(m.member.name()),
+            ),
+        );
+    }
+    for f in args.fields() {
+        record(
+            f.name.to_token_stream(),
+            capture(
+                &p,
+                f.value.to_token_stream(),
+                f.sigil,
+                spec.is_sensitive(&f.name.text()),
+            ),
+        );
+    }
+    for r in args.recorded(&func.sig) {
+        let sensitive = r.redact || spec.is_sensitive(&r.ident.unraw().to_string());
+        record(
+            r.ident.to_token_stream(),
+            capture(&p, r.ident.to_token_stream(), Sigil::None, sensitive),
+        );
+    }
+
+    let category = &spec.category;
+    let tracking = loaded.tracking();
+    let Function {
+        outer_attrs,
+        inner_attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let ret_ty = match &sig.output {
+        syn::ReturnType::Type(_, ty) if !contains_impl_trait(ty) => Some(ty.clone()),
+        _ => None,
+    };
+    // The body, defined once; run directly when nothing is recorded.
+    let (define, call) = if sig.asyncness.is_some() {
+        (
+            quote!(let __audit_body = async move #block;),
+            quote!(__audit_body.await),
+        )
+    } else {
+        let arrow = ret_ty.as_ref().map(|t| quote!(-> #t));
+        (
+            quote!(#[allow(unused_mut)] let mut __audit_body = move || #arrow #block;),
+            quote!(__audit_body()),
+        )
+    };
+    let annotate = ret_ty.as_ref().map(|t| quote!(: #t));
+    let gate = args.fail_closed().then(|| {
+        quote! {
+            if let ::core::result::Result::Err(e) = #p::availability() {
+                return ::core::result::Result::Err(::core::convert::From::from(e));
+            }
+        }
+    });
+    let body = quote_spanned! {Span::call_site()=>
+        #tracking
+        #gate
+        let __audit_state = if #p::tracing::enabled!(target: #TARGET, #p::tracing::Level::INFO) {
+            ::core::option::Option::Some((::std::time::Instant::now(), #(#captures,)*))
+        } else {
+            ::core::option::Option::None
+        };
+        #define
+        // Without a subscriber that records audit events the function costs what
+        // it costs without the attribute, give or take a branch.
+        let ::core::option::Option::Some(__audit_state) = __audit_state else {
+            return #call;
+        };
+        let __audit_emit = |__audit_outcome: &'static str, __audit_error: ::core::option::Option<&str>| {
+            #p::tracing::event!(
+                target: #TARGET,
+                #p::tracing::Level::INFO,
+                #MARKER_FIELD = #action,
+                #CATEGORY_FIELD = #category,
+                #OUTCOME_FIELD = __audit_outcome,
+                #ERROR_FIELD = __audit_error,
+                #DURATION_FIELD = #p::elapsed_micros(__audit_state.0),
+                #(#event_fields),*
+            );
+        };
+        let mut __audit_guard = #p::PanicGuard::new(|__audit_o, __audit_e| __audit_emit(__audit_o, __audit_e));
+        let __audit_ret #annotate = #call;
+        __audit_guard.disarm();
+        let (__audit_outcome, __audit_error) = {
+            #[allow(unused_imports)]
+            use #p::{OutcomeOfAny as _, OutcomeOfDebugErr as _, OutcomeOfDisplayErr as _};
+            (&&#p::Probe(&__audit_ret)).audit_outcome()
+        };
+        __audit_emit(__audit_outcome, __audit_error.as_deref());
+        __audit_ret
+    };
+    quote! {
+        #(#outer_attrs)*
+        #vis #sig {
+            #(#inner_attrs)*
+            #body
+        }
+    }
+}
+
+fn contains_impl_trait(ty: &syn::Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut f = Finder(false);
+    syn::visit::visit_type(&mut f, ty);
+    f.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use tracing_audit_catalog::Catalog;
+
+    const CATALOG: &str = r#"version = 1
+[actions."session.opened"]
+category = "auth"
+severity = "low"
+description = "d"
+sensitive = ["actor", "reason", "token"]
+"#;
+
+    /// Expands `#[audited(args)] item` against `CATALOG`.
+    fn audited_with(args: TokenStream, item: TokenStream) -> String {
+        let loaded = Ok(Arc::new(Loaded {
+            catalog: Catalog::parse(CATALOG, "test.toml").expect("valid"),
+            file: None,
+        }));
+        let cx = Ctxt::new();
+        let args = attr::args(&cx, Macro::Audited, args).expect("parses");
+        let Item::Function(f) = attr::item(item) else {
+            panic!("a function")
+        };
+        let valid = valid::check(&cx, &args, Some(&f.sig), &loaded).expect("valid");
+        cx.check().expect("no errors");
+        let Ok(loaded) = &loaded else { unreachable!() };
+        audited_fn(&args, &valid, f, loaded).to_string()
+    }
+
+    #[test]
+    fn audited_redacts_every_sensitive_member_field_and_argument() {
+        let out = audited_with(
+            quote!(
+                action = "session.opened",
+                actor.id = user,
+                reason = why,
+                fields(token = t)
+            ),
+            quote!(
+                fn f(user: &str, why: &str, t: &str, token: &str, size: u32) {}
+            ),
+        );
+        // actor.id (the catalog says `actor`), reason, the field `token`, the
+        // argument `token`: four redacted captures; `user`, `why`, `t`, `size` are
+        // recorded as arguments in clear.
+        assert_eq!(out.matches("redacted_text").count(), 4, "{out}");
+        assert!(out.contains("\"audit.actor.id\""), "{out}");
+        assert!(out.contains("\"audit.reason\""), "{out}");
+    }
+
+    #[test]
+    fn the_crate_path_replaces_the_facade_everywhere() {
+        let out = audited_with(
+            quote!(crate = ::renamed, action = "session.opened", fail_closed),
+            quote!(
+                fn f() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(!out.contains("tracing_audit"), "{out}");
+        assert!(
+            out.contains(&quote!(::renamed::__private).to_string()),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn inner_attributes_open_the_generated_body() {
+        let out = audited_with(
+            quote!(action = "session.opened"),
+            quote!(
+                #[inline]
+                fn f() {
+                    #![allow(unused)]
+                    let x = 1;
+                }
+            ),
+        );
+        let inner = quote!(#![allow(unused)]).to_string();
+        let at = out.find(&inner).expect("kept");
+        assert!(
+            out[..at].trim_end().ends_with('{'),
+            "first in the body: {out}"
+        );
+        assert!(out.starts_with(&quote!(#[inline]).to_string()), "{out}");
+    }
+}
