@@ -134,17 +134,17 @@ impl AuditGuard {
                     ErrorKind::Stopped,
                     format!(
                         "the audit writer thread panicked; {} accepted events were not written",
-                        self.queue.shared.unwritten()
+                        self.queue.unwritten()
                     ),
                 )
-                .unwritten_events(self.queue.shared.unwritten()));
+                .unwritten_events(self.queue.unwritten()));
             }
         };
         match result {
             Ok(()) => {
                 // An event that got into the queue as the writer finished (racing
                 // the shutdown) would be lost: say so rather than nothing.
-                let left = self.queue.shared.unwritten();
+                let left = self.queue.unwritten();
                 if left == 0 {
                     Ok(())
                 } else {
@@ -155,9 +155,18 @@ impl AuditGuard {
                     .unwritten_events(left))
                 }
             }
-            Err((message, 0)) => Err(AuditError::new(ErrorKind::Write, message)),
-            Err((message, unwritten)) => {
-                Err(AuditError::new(ErrorKind::Timeout, message).unwritten_events(unwritten))
+            Err((cause, 0)) => Err(AuditError::new(ErrorKind::Write, cause)),
+            Err((cause, unwritten)) => {
+                // Producers blocked on the full queue may have got in after the
+                // writer counted what was left: count them too.
+                let unwritten = unwritten.max(self.queue.unwritten());
+                Err(AuditError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "{unwritten} accepted audit events could not be written before the shutdown deadline: {cause}"
+                    ),
+                )
+                .unwritten_events(unwritten))
             }
         }
     }

@@ -41,9 +41,7 @@ impl Queue {
             }
         };
         match result {
-            Ok(()) => {
-                self.shared.accepted.fetch_add(1, Ordering::AcqRel);
-            }
+            Ok(()) => {}
             // Full: the writer will record a gap.
             Err(true) => self.shared.record_loss(ts),
             // The writer has stopped: nobody can record a gap any more, so say it here.
@@ -66,13 +64,13 @@ impl Queue {
                 ErrorKind::Write,
                 format!("the audit records could not be made durable: {e}"),
             )
-            .unwritten_events(self.shared.unwritten())),
+            .unwritten_events(self.unwritten())),
             Err(RecvTimeoutError::Timeout) => Err(self.timed_out("flush")),
             Err(RecvTimeoutError::Disconnected) => Err(AuditError::new(
                 ErrorKind::Stopped,
                 "the audit writer stopped before the flush completed",
             )
-            .unwritten_events(self.shared.unwritten())),
+            .unwritten_events(self.unwritten())),
         }
     }
 
@@ -85,7 +83,7 @@ impl Queue {
 
     /// The error of a flush or shutdown that reached its deadline.
     pub(crate) fn timed_out(&self, what: &str) -> AuditError {
-        let unwritten = self.shared.unwritten();
+        let unwritten = self.unwritten();
         let cause = self.shared.last_error().map_or_else(
             || "the writer made no progress".to_owned(),
             |e| format!("last error: {e}"),
@@ -97,6 +95,12 @@ impl Queue {
             ),
         )
         .unwritten_events(unwritten)
+    }
+
+    /// Accepted events not yet written: those the writer holds and those still in
+    /// the queue (the queue keeps its length after the writer thread is gone).
+    pub(crate) fn unwritten(&self) -> u64 {
+        self.shared.in_hand() + self.data.len() as u64
     }
 
     pub(crate) fn queue_depth(&self) -> usize {

@@ -22,8 +22,8 @@ pub(crate) struct Shared {
     /// The stream's service name: the `service` label of every metric.
     pub service: String,
     lost: Mutex<Lost>,
-    /// Events accepted into the data queue (counted after the send succeeds).
-    pub accepted: AtomicU64,
+    /// Events the writer thread has taken from the data queue.
+    pub received: AtomicU64,
     /// Events written (whatever the durability).
     pub written_total: AtomicU64,
     /// Events written and made durable per the durability setting.
@@ -56,10 +56,10 @@ impl Shared {
         self.healthy.load(Ordering::Acquire) && !self.closed.load(Ordering::Acquire)
     }
 
-    /// Accepted events not yet written: what a flush or shutdown that gives up now
-    /// leaves behind.
-    pub(crate) fn unwritten(&self) -> u64 {
-        self.accepted
+    /// Events taken from the queue but not yet written (add the queue's length for
+    /// every accepted event not yet written).
+    pub(crate) fn in_hand(&self) -> u64 {
+        self.received
             .load(Ordering::Acquire)
             .saturating_sub(self.written_total.load(Ordering::Acquire))
     }

@@ -36,8 +36,9 @@ const LINGER: Duration = Duration::from_millis(1);
 /// event or a control request).
 const IDLE: Duration = Duration::from_secs(3600);
 
-/// Why the writer thread ended without writing everything: the message, and how
-/// many accepted events it could not write.
+/// Why the writer thread ended without writing everything: the cause (the last
+/// write error), and how many accepted events it could not write (0 when only the
+/// seal failed).
 pub(crate) type Stopped = (String, u64);
 
 /// The handle of a running writer thread: its result arrives on `done`.
@@ -157,8 +158,12 @@ impl Worker {
                 }
                 recv(self.data) -> e => match e {
                     Ok(e) => Some(e),
-                    // Every sender is gone: nothing more can arrive.
-                    Err(_) => break,
+                    // Every sender is gone: nothing more can arrive. Finish as a
+                    // shutdown would, with the default deadline.
+                    Err(_) => {
+                        self.shutdown = Some(Instant::now() + super::DEFAULT_DEADLINE);
+                        break;
+                    }
                 },
                 default(self.timer()) => {
                     // The durability interval passed with nothing else to do. A
@@ -222,6 +227,7 @@ impl Worker {
     /// redaction pass (hashing included: fingerprints, digests) and its id.
     fn push(&mut self, mut e: Event, batch: &mut Vec<Entry>) {
         self.received += 1;
+        self.shared.received.store(self.received, Ordering::Release);
         if self.redactor.apply(&mut e) == Catalogued::Missing {
             self.meters.not_in_catalog(&e.action);
         }
@@ -360,12 +366,10 @@ impl Worker {
         self.shared.closed.store(true, Ordering::Release);
         let queued = self.data.try_iter().count() as u64;
         let unwritten = left_in_batch + queued;
-        let message = format!(
-            "{unwritten} accepted audit events could not be written before the shutdown deadline: {message}"
-        );
-        eprintln!("tracing-audit: {message}");
         for f in self.flushes.drain(..) {
-            let _ = f.reply.send(Err(message.clone()));
+            let _ = f.reply.send(Err(format!(
+                "{unwritten} accepted audit events could not be written before the shutdown deadline: {message}"
+            )));
         }
         (message, unwritten)
     }
