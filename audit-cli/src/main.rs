@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tracing_audit_core::{Key, Report, Timestamp, VerifyOptions, verify_dir};
 use std::io::Write as _;
+use tracing_audit_core::{Key, Report, Timestamp, VerifyOptions, verify_dir};
 
 use clap::{Parser, Subcommand};
 
@@ -186,13 +186,17 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             let key_id = key.as_ref().map(|k| k.id().to_owned());
-            let report = match verify_dir(&dir, &VerifyOptions { key, from, to }) {
+            let mut opts = VerifyOptions::new();
+            opts.key = key;
+            opts.from = from;
+            opts.to = to;
+            let report = match verify_dir(&dir, &opts) {
                 Ok(r) => r,
                 Err(e) => return usage_error(&e),
             };
             let mut out = std::io::stdout().lock();
             let printed = if json {
-                writeln!(out, "{}", report.to_json())
+                writeln!(out, "{}", tracing_audit_cli::report_json(&report))
             } else {
                 print_text(&mut out, &dir, &report, key_id.as_deref())
             };

@@ -49,10 +49,11 @@ fn s(p: &Path) -> &str {
 }
 
 fn segments(dir: &Path) -> Vec<PathBuf> {
-    tracing_audit_core::segment::list_segments(dir)
-        .unwrap()
-        .into_iter()
-        .map(|n| dir.join(n.file_name))
+    let stream = tracing_audit_core::Stream::open(dir).unwrap();
+    stream
+        .segments()
+        .iter()
+        .map(|n| stream.segment_path(n))
         .collect()
 }
 
@@ -96,16 +97,14 @@ fn tampered_trail_exits_1_and_json_pinpoints_the_first_failure() {
     let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key), "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let expected = verify_dir(
-        &f.dir,
-        &VerifyOptions {
-            key: Some(Key::from_hex(KEY_HEX).unwrap()),
-            ..Default::default()
-        },
-    )
-    .unwrap()
-    .to_json();
-    assert_eq!(v, expected, "audit verify --json prints Report::to_json");
+    let expected = tracing_audit_cli::report_json(
+        &verify_dir(
+            &f.dir,
+            &VerifyOptions::new().key(Key::from_hex(KEY_HEX).unwrap()),
+        )
+        .unwrap(),
+    );
+    assert_eq!(v, expected, "audit verify --json prints report_json");
     assert_eq!(v["ok"], false);
     let first = &v["first_failure"];
     assert_eq!(first["kind"], "hash_mismatch");

@@ -8,23 +8,20 @@
 
 use std::hint::black_box;
 
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sha2::{Digest as _, Sha256};
 use tracing_audit_core::{
     Actor, Durability, Entry, Event, Key, Outcome, Rotation, VerifyOptions, Writer, WriterConfig,
     verify_dir,
 };
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sha2::{Digest as _, Sha256};
 
 fn typical_event(i: u64) -> Entry {
     let mut e = Event::new(["pool.deleted", "auth.success"][(i % 2) as usize])
         .field("region", "eu-west-1")
         .field("attempt", i % 3);
     e.outcome = Outcome::Success;
-    e.actor = Actor {
-        id: Some(format!("user-{:04}", i % 1000)),
-        ip: Some("203.0.113.42".into()),
-        ..Actor::default()
-    };
+    e.actor = Actor::new(format!("user-{:04}", i % 1000));
+    e.actor.ip = Some("203.0.113.42".into());
     e.resource = Some(format!("pool-{:06}", i % 100_000));
     e.into()
 }
@@ -62,7 +59,12 @@ fn encode(c: &mut Criterion) {
     g.bench_function("typical_record_header_and_body", |b| {
         b.iter(|| {
             buf.clear();
-            tracing_audit_core::bench_support::encode_unsealed(&mut buf, black_box(&entry), 42, &prev);
+            tracing_audit_core::bench_support::encode_unsealed(
+                &mut buf,
+                black_box(&entry),
+                42,
+                &prev,
+            );
             black_box(buf.len())
         })
     });
@@ -90,10 +92,7 @@ fn verify(c: &mut Criterion) {
         w.append(&batch).expect("append");
     }
     w.close().expect("close");
-    let opts = VerifyOptions {
-        key: Some(key),
-        ..Default::default()
-    };
+    let opts = VerifyOptions::new().key(key);
     let mut g = c.benchmark_group("verify");
     g.sample_size(10);
     g.throughput(Throughput::Elements(100_002));

@@ -15,8 +15,14 @@ pub const SUFFIX_LEN: usize = 9 + 64 + 9 + 64 + 2;
 /// 32 zero bytes: the `prev` of the first record of a stream.
 pub const ZERO_HASH: [u8; 32] = [0u8; 32];
 
+/// The longest record line, in bytes without its `\n` (16 MiB). The writer refuses
+/// to write a longer record; readers report a longer line as `malformed_line`
+/// without buffering it.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
 /// Size limits applied while encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// A string value longer than this many bytes (UTF-8, before escaping) is cut at a
     /// character boundary and ends with the marker `…[truncated, N bytes in all]`.
@@ -28,6 +34,19 @@ impl Default for Limits {
         Limits {
             max_value_bytes: 16 * 1024,
         }
+    }
+}
+
+impl Limits {
+    /// The default limits (16 KiB per string value).
+    pub fn new() -> Limits {
+        Limits::default()
+    }
+
+    /// Sets the longest string value, in bytes (builder style).
+    pub fn max_value_bytes(mut self, bytes: usize) -> Limits {
+        self.max_value_bytes = bytes;
+        self
     }
 }
 

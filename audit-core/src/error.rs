@@ -14,6 +14,7 @@ pub struct Error {
     line: Option<u64>,
     message: String,
     source: Option<std::io::Error>,
+    failure: Option<Box<crate::verify::Failure>>,
 }
 
 /// The class of an [`Error`].
@@ -42,7 +43,20 @@ impl Error {
             line: None,
             message: message.into(),
             source: None,
+            failure: None,
         }
+    }
+
+    /// A [`ErrorKind::Corrupt`] error for a verification failure, at its file and line.
+    pub(crate) fn from_failure(dir: &std::path::Path, failure: crate::verify::Failure) -> Self {
+        let mut e = Error::new(
+            ErrorKind::Corrupt,
+            format!("{}: {}", failure.kind.as_str(), failure.detail),
+        )
+        .at(dir.join(&failure.file))
+        .line(failure.line);
+        e.failure = Some(Box::new(failure));
+        e
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, what: &str, err: std::io::Error) -> Self {
@@ -52,6 +66,7 @@ impl Error {
             line: None,
             message: format!("{what}: {err}"),
             source: Some(err),
+            failure: None,
         }
     }
 
@@ -78,6 +93,11 @@ impl Error {
     /// The 1-based line this error concerns, if any.
     pub fn line_number(&self) -> Option<u64> {
         self.line
+    }
+
+    /// The verification failure behind this error (from a verified reader), if any.
+    pub fn failure(&self) -> Option<&crate::verify::Failure> {
+        self.failure.as_deref()
     }
 }
 

@@ -12,6 +12,11 @@
 //!   ([`Durability`]), rotation ([`Rotation`]), a lock file, and crash recovery.
 //! - [`verify_dir`] checks a stream and returns a [`Report`] that pinpoints the first
 //!   failing record.
+//! - [`Stream`] reads a stream's records in order, raw ([`Stream::records`]) or
+//!   checked as they are read ([`Stream::verified`]), with bounded memory.
+//! - [`storage`] is the I/O seam: every file-system call of the writer and of
+//!   recovery goes through a [`storage::Storage`] ([`storage::FileStorage`] by
+//!   default; `FaultStorage` with the `fault-injection` feature, for tests).
 //!
 //! # Example
 //!
@@ -29,7 +34,7 @@
 //! assert!(appended.durable); // fsynced: the default durability
 //! writer.close()?;
 //!
-//! let report = verify_dir(dir.path(), &VerifyOptions { key: Some(key), ..Default::default() })?;
+//! let report = verify_dir(dir.path(), &VerifyOptions::new().key(key))?;
 //! assert!(report.ok(), "{:?}", report.first_failure());
 //! # Ok(()) }
 //! ```
@@ -39,20 +44,31 @@
 //! Every fallible function returns [`Error`], whose [`ErrorKind`] tells the class and
 //! whose message names the file (and line) and says what was expected and found.
 //! Tampering found by verification is not an error: it is in the [`Report`].
+//!
+//! # Features
+//!
+//! - `fault-injection` (off by default): `storage::FaultStorage`, a backend that
+//!   fails chosen calls or simulates a crash. For tests only.
 #![deny(missing_docs)]
 
+mod chain;
 mod encode;
 mod error;
-pub mod fault;
 mod key;
-pub mod parse;
+mod lock;
+mod parse;
+mod reader;
 mod record;
-pub mod segment;
+mod segment;
+pub mod storage;
 mod timestamp;
 mod verify;
 mod writer;
 
-pub use encode::{Limits, SUFFIX_LEN, ZERO_HASH};
+#[cfg(test)]
+mod hostile_tests;
+
+pub use encode::{Limits, MAX_LINE_BYTES, SUFFIX_LEN, ZERO_HASH};
 
 /// Entry points for the criterion benchmarks only; not a stable API.
 #[doc(hidden)]
@@ -85,9 +101,11 @@ pub mod bench_support {
 }
 pub use error::{Error, ErrorKind, Result};
 pub use key::Key;
+pub use reader::{Record, Records, Stream};
 pub use record::{
     Actor, Entry, Event, FORMAT_VERSION, FieldValue, Gap, Member, Outcome, RecordKind,
 };
+pub use segment::SegmentName;
 pub use timestamp::Timestamp;
 pub use verify::{Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir};
 pub use writer::{

@@ -8,7 +8,7 @@ use crate::encode::SUFFIX_LEN;
 
 /// The chain-relevant parts of one record line, borrowed from the line.
 #[derive(Debug, Clone)]
-pub struct ParsedLine<'a> {
+pub(crate) struct ParsedLine<'a> {
     /// The body bytes without the closing `}` (the hash covers these plus `}`).
     pub body_open: &'a [u8],
     /// The `hash` field, decoded.
@@ -19,7 +19,7 @@ pub struct ParsedLine<'a> {
 
 /// The header fields of a record body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderFields<'a> {
+pub(crate) struct HeaderFields<'a> {
     /// Format version.
     pub v: u64,
     /// Sequence number.
@@ -38,7 +38,7 @@ pub struct HeaderFields<'a> {
 ///
 /// # Errors
 /// A message saying what was expected and what was found.
-pub fn split_line(line: &[u8]) -> Result<ParsedLine<'_>, String> {
+pub(crate) fn split_line(line: &[u8]) -> Result<ParsedLine<'_>, String> {
     if line.len() < SUFFIX_LEN + 2 {
         return Err(format!(
             "expected a record ending in ,\"hash\":\"<64 hex>\",\"mac\":\"<64 hex>\"}}, found a line of {} bytes",
@@ -69,7 +69,7 @@ pub fn split_line(line: &[u8]) -> Result<ParsedLine<'_>, String> {
 }
 
 /// Decodes 64 lowercase hex characters; `None` for anything else (uppercase too).
-pub fn decode_lower_hex(s: &[u8]) -> Option<[u8; 32]> {
+pub(crate) fn decode_lower_hex(s: &[u8]) -> Option<[u8; 32]> {
     /// The value of a lowercase hex digit, or 0xff.
     const VAL: [u8; 256] = {
         let mut t = [0xffu8; 256];
@@ -105,7 +105,7 @@ pub fn decode_lower_hex(s: &[u8]) -> Option<[u8; 32]> {
 ///
 /// # Errors
 /// A message saying which field is missing or malformed.
-pub fn header(body_open: &[u8]) -> Result<HeaderFields<'_>, String> {
+pub(crate) fn header(body_open: &[u8]) -> Result<HeaderFields<'_>, String> {
     if let Some(h) = fast_header(body_open) {
         return Ok(h);
     }

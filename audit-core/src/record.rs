@@ -11,6 +11,7 @@ pub use tracing_audit_schema::{Member, Outcome};
 
 /// Who performed the action.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Actor {
     /// The principal's id (user, service account, API key id).
     pub id: Option<String>,
@@ -23,6 +24,14 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// An actor with only its id known; set the other parts directly.
+    pub fn new(id: impl Into<String>) -> Actor {
+        Actor {
+            id: Some(id.into()),
+            ..Actor::default()
+        }
+    }
+
     /// True when no part of the actor is known.
     pub fn is_empty(&self) -> bool {
         self.id.is_none() && self.ip.is_none() && self.auth.is_none() && self.session.is_none()
@@ -82,6 +91,7 @@ impl From<f64> for FieldValue {
 ///
 /// `service`, `seq`, `prev`, `epoch`, `hash` and `mac` are added by the writer.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Event {
     /// The event id (a UUIDv7, time-ordered).
     pub id: uuid::Uuid,
@@ -201,6 +211,7 @@ impl Event {
 
 /// A record that says events were lost before they reached the writer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Gap {
     /// How many events were lost.
     pub count: u64,
@@ -210,6 +221,19 @@ pub struct Gap {
     pub to: Timestamp,
     /// Why they were lost (e.g. `queue_full`).
     pub reason: String,
+}
+
+impl Gap {
+    /// `count` events, emitted from `from` to `to`, were lost for `reason`
+    /// (e.g. `queue_full`).
+    pub fn new(count: u64, from: Timestamp, to: Timestamp, reason: impl Into<String>) -> Gap {
+        Gap {
+            count,
+            from,
+            to,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// What a caller appends to a stream.

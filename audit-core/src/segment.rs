@@ -1,17 +1,23 @@
-//! Segment files: names, ordering, and line-by-line reading.
+//! Segment files: names, ordering, and bounded line-by-line reading.
 
-use std::fs::File;
-use std::io::{Read as _, Seek as _, SeekFrom};
+use std::io::{self, Read as _, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::encode::MAX_LINE_BYTES;
 use crate::error::{Error, Result};
+use crate::storage::{ReadFile, Storage};
 use crate::timestamp::Timestamp;
 
 /// The name of the lock file in a stream directory.
-pub const LOCK_FILE: &str = ".lock";
+pub(crate) const LOCK_FILE: &str = ".lock";
+
+/// How much a line reader reads at a time (it grows, up to one maximal line, only
+/// for a line longer than this).
+const CHUNK: usize = 4 << 20;
 
 /// A segment file of a stream: `seg-<first seq, 20 digits>-<UTC start>.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SegmentName {
     /// The file name.
     pub file_name: String,
@@ -23,7 +29,7 @@ pub struct SegmentName {
 
 impl SegmentName {
     /// The name of a segment whose first record has `first_seq`, opened at `start`.
-    pub fn new(first_seq: u64, start: Timestamp) -> SegmentName {
+    pub(crate) fn new(first_seq: u64, start: Timestamp) -> SegmentName {
         SegmentName {
             file_name: format!("seg-{first_seq:020}-{}.jsonl", start.compact()),
             first_seq,
@@ -49,165 +55,307 @@ impl SegmentName {
 /// Lists the segments of a stream directory in stream order (by first `seq`).
 ///
 /// Files that are not segments (the lock file, notes an operator left) are ignored.
-///
-/// # Errors
-/// [`crate::ErrorKind::Io`] when the directory cannot be read.
-pub fn list_segments(dir: &Path) -> Result<Vec<SegmentName>> {
-    let rd =
-        std::fs::read_dir(dir).map_err(|e| Error::io(dir, "cannot read stream directory", e))?;
-    let mut out = Vec::new();
-    for entry in rd {
-        let entry = entry.map_err(|e| Error::io(dir, "cannot read stream directory", e))?;
-        if let Some(name) = entry.file_name().to_str().and_then(SegmentName::parse) {
-            out.push(name);
-        }
-    }
+pub(crate) fn list_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<SegmentName>> {
+    let names = storage
+        .list(dir)
+        .map_err(|e| Error::io(dir, "cannot read stream directory", e))?;
+    let mut out: Vec<SegmentName> = names
+        .iter()
+        .filter_map(|n| n.to_str().and_then(SegmentName::parse))
+        .collect();
     out.sort_by(|a, b| (a.first_seq, &a.file_name).cmp(&(b.first_seq, &b.file_name)));
     Ok(out)
 }
 
+/// The path of a segment in a stream directory.
+pub(crate) fn segment_path(dir: &Path, name: &SegmentName) -> PathBuf {
+    dir.join(&name.file_name)
+}
+
 /// One line of a segment file, as read.
 #[derive(Debug, Clone, Copy)]
-pub struct Line<'a> {
+pub(crate) struct Line<'a> {
     /// 1-based line number.
     pub number: u64,
     /// Byte offset of the line's first byte in the file.
     pub offset: u64,
-    /// The line's bytes without the `\n`.
+    /// The line's bytes without the `\n` (empty for an overlong line).
     pub bytes: &'a [u8],
     /// False for a final line that has no `\n` (a torn tail).
     pub terminated: bool,
+    /// `Some(length)` for a line longer than [`MAX_LINE_BYTES`]: its bytes were
+    /// skipped, not kept.
+    pub overlong: Option<u64>,
 }
 
-/// Calls `f` for each line of the file, in order, reading in large chunks.
-///
-/// # Errors
-/// [`crate::ErrorKind::Io`] naming the file.
-pub fn for_each_line(path: &Path, mut f: impl FnMut(Line<'_>)) -> Result<()> {
-    for_each_chunk(path, |lines| {
-        for l in lines {
-            f(Line { ..*l });
+impl Line<'_> {
+    /// The line's length in bytes, without the `\n`.
+    pub(crate) fn len(&self) -> u64 {
+        self.overlong.unwrap_or(self.bytes.len() as u64)
+    }
+}
+
+/// Reads a file line by line, in large chunks, with bounded memory: a line longer
+/// than [`MAX_LINE_BYTES`] is skipped and reported as overlong, never buffered.
+pub(crate) struct LineReader {
+    file: Box<dyn ReadFile>,
+    path: PathBuf,
+    buf: Vec<u8>,
+    filled: usize,
+    consumed: usize,
+    number: u64,
+    /// File offset of `buf[consumed]` (or of the overlong line being skipped).
+    offset: u64,
+    /// Bytes of an overlong line skipped so far.
+    overlong: Option<u64>,
+    done: bool,
+}
+
+impl std::fmt::Debug for LineReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineReader")
+            .field("path", &self.path)
+            .field("line", &self.number)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LineReader {
+    /// Opens `path` through `storage`.
+    pub(crate) fn open(storage: &dyn Storage, path: &Path) -> Result<LineReader> {
+        let file = storage
+            .open_read(path)
+            .map_err(|e| Error::io(path, "cannot open segment", e))?;
+        Ok(LineReader {
+            file,
+            path: path.to_path_buf(),
+            buf: vec![0u8; CHUNK.min(MAX_LINE_BYTES + 1)],
+            filled: 0,
+            consumed: 0,
+            number: 0,
+            offset: 0,
+            overlong: None,
+            done: false,
+        })
+    }
+
+    fn read_more(&mut self) -> Result<usize> {
+        loop {
+            match self.file.read(&mut self.buf[self.filled..]) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(&self.path, "cannot read segment", e)),
+            }
         }
-    })
+    }
+
+    /// The next lines, in order (at least one); `None` at the end of the file.
+    pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<Line<'_>>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let spans = self.next_spans()?;
+        if spans.is_empty() {
+            return Ok(None);
+        }
+        let buf = &self.buf;
+        Ok(Some(
+            spans
+                .into_iter()
+                .map(|s| Line {
+                    number: s.number,
+                    offset: s.offset,
+                    bytes: &buf[s.start..s.end],
+                    terminated: s.terminated,
+                    overlong: s.overlong,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Reads until at least one line ends (or the file does); the lines as spans
+    /// of `buf`.
+    fn next_spans(&mut self) -> Result<Vec<Span>> {
+        self.buf.copy_within(self.consumed..self.filled, 0);
+        self.filled -= self.consumed;
+        self.consumed = 0;
+        let mut spans = Vec::new();
+        loop {
+            if self.overlong.is_none() && self.filled == self.buf.len() {
+                if self.buf.len() <= MAX_LINE_BYTES {
+                    // One line is longer than the buffer: grow it, up to one maximal line.
+                    let len = (self.buf.len() * 2).min(MAX_LINE_BYTES + 1);
+                    self.buf.resize(len, 0);
+                } else {
+                    // Longer than any record may be: skip it, keeping only its length.
+                    self.overlong = Some(self.filled as u64);
+                    self.filled = 0;
+                }
+            }
+            let n = self.read_more()?;
+            let eof = n == 0;
+            self.filled += n;
+            let mut start = 0usize;
+            if let Some(skipped) = self.overlong {
+                match memchr::memchr(b'\n', &self.buf[..self.filled]) {
+                    Some(pos) => {
+                        self.number += 1;
+                        let len = skipped + pos as u64;
+                        spans.push(Span::overlong(self.number, self.offset, len, true));
+                        self.offset += len + 1;
+                        self.overlong = None;
+                        start = pos + 1;
+                    }
+                    None if eof => {
+                        self.number += 1;
+                        let len = skipped + self.filled as u64;
+                        spans.push(Span::overlong(self.number, self.offset, len, false));
+                        self.done = true;
+                        self.overlong = None;
+                        self.filled = 0;
+                        return Ok(spans);
+                    }
+                    None => {
+                        self.overlong = Some(skipped + self.filled as u64);
+                        self.filled = 0;
+                        continue;
+                    }
+                }
+            }
+            while let Some(i) = memchr::memchr(b'\n', &self.buf[start..self.filled]) {
+                let pos = start + i;
+                self.number += 1;
+                spans.push(Span {
+                    number: self.number,
+                    offset: self.offset,
+                    start,
+                    end: pos,
+                    terminated: true,
+                    overlong: None,
+                });
+                self.offset += (pos - start) as u64 + 1;
+                start = pos + 1;
+            }
+            if eof {
+                if start < self.filled {
+                    self.number += 1;
+                    spans.push(Span {
+                        number: self.number,
+                        offset: self.offset,
+                        start,
+                        end: self.filled,
+                        terminated: false,
+                        overlong: None,
+                    });
+                }
+                self.done = true;
+                self.consumed = self.filled;
+                return Ok(spans);
+            }
+            if !spans.is_empty() {
+                self.consumed = start;
+                return Ok(spans);
+            }
+        }
+    }
+}
+
+/// Where a line lies in the reader's buffer.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    number: u64,
+    offset: u64,
+    start: usize,
+    end: usize,
+    terminated: bool,
+    overlong: Option<u64>,
+}
+
+impl Span {
+    fn overlong(number: u64, offset: u64, len: u64, terminated: bool) -> Span {
+        Span {
+            number,
+            offset,
+            start: 0,
+            end: 0,
+            terminated,
+            overlong: Some(len),
+        }
+    }
 }
 
 /// Calls `f` with the lines of the file a few MiB at a time, in order. The last line
 /// of the last call may be unterminated (a torn tail).
-///
-/// # Errors
-/// [`crate::ErrorKind::Io`] naming the file.
-pub fn for_each_chunk(path: &Path, mut f: impl FnMut(&[Line<'_>])) -> Result<()> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, "cannot open segment", e))?;
-    let mut buf = vec![0u8; 1 << 22];
-    let mut filled = 0usize;
-    let mut number = 0u64;
-    let mut offset = 0u64;
-    let mut capacity = 1024;
-    loop {
-        if filled == buf.len() {
-            // One line is longer than the buffer: grow it.
-            buf.resize(buf.len() * 2, 0);
-        }
-        let n = file
-            .read(&mut buf[filled..])
-            .map_err(|e| Error::io(path, "cannot read segment", e))?;
-        let eof = n == 0;
-        filled += n;
-        let mut start = 0usize;
-        let mut lines = Vec::with_capacity(capacity);
-        for pos in memchr::memchr_iter(b'\n', &buf[..filled]) {
-            number += 1;
-            lines.push(Line {
-                number,
-                offset,
-                bytes: &buf[start..pos],
-                terminated: true,
-            });
-            offset += (pos - start) as u64 + 1;
-            start = pos + 1;
-        }
-        if eof && start < filled {
-            number += 1;
-            lines.push(Line {
-                number,
-                offset,
-                bytes: &buf[start..filled],
-                terminated: false,
-            });
-        }
+#[cfg(test)]
+pub(crate) fn for_each_chunk(
+    storage: &dyn Storage,
+    path: &Path,
+    mut f: impl FnMut(&[Line<'_>]),
+) -> Result<()> {
+    let mut reader = LineReader::open(storage, path)?;
+    while let Some(lines) = reader.next_batch()? {
         f(&lines);
-        capacity = capacity.max(lines.len());
-        drop(lines);
-        if eof {
-            return Ok(());
-        }
-        buf.copy_within(start..filled, 0);
-        filled -= start;
     }
+    Ok(())
 }
 
-/// The last complete (`\n`-terminated) line of a file and its 1-based line number is
-/// not known cheaply, so this returns the line's bytes and its byte offset.
-/// Bytes after the last `\n` (a torn tail) are ignored.
-///
-/// # Errors
-/// [`crate::ErrorKind::Io`] naming the file.
-pub fn last_complete_line(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, "cannot open segment", e))?;
-    let len = file
-        .seek(SeekFrom::End(0))
-        .map_err(|e| Error::io(path, "cannot read segment", e))?;
-    let mut end: Option<u64> = None; // offset of the final '\n'
-    let mut tail: Vec<u8> = Vec::new(); // bytes from `pos` to the end
-    let mut pos = len;
+/// The last complete (`\n`-terminated) line of a file, read from its end. Bytes
+/// after the last `\n` (a torn tail) are ignored. `None` when the file has no
+/// complete line, or when that line is longer than [`MAX_LINE_BYTES`].
+pub(crate) fn last_complete_line(storage: &dyn Storage, path: &Path) -> Result<Option<Vec<u8>>> {
+    let io_err = |e| Error::io(path, "cannot read segment", e);
+    let mut file = storage
+        .open_read(path)
+        .map_err(|e| Error::io(path, "cannot open segment", e))?;
+    let len = file.seek(SeekFrom::End(0)).map_err(io_err)?;
     let chunk = 64 * 1024u64;
-    while pos > 0 {
-        let start = pos.saturating_sub(chunk);
-        let mut part = vec![0u8; usize::try_from(pos - start).unwrap_or(usize::MAX)];
+    let read_at = |file: &mut Box<dyn ReadFile>, start: u64, end: u64| -> Result<Vec<u8>> {
+        let mut part = vec![0u8; usize::try_from(end - start).unwrap_or(usize::MAX)];
         file.seek(SeekFrom::Start(start))
             .and_then(|_| file.read_exact(&mut part))
-            .map_err(|e| Error::io(path, "cannot read segment", e))?;
-        part.extend_from_slice(&tail);
-        tail = part;
-        pos = start;
-        let search_to = match end {
-            Some(e) => usize::try_from(e - pos).unwrap_or(usize::MAX),
-            None => match memchr::memrchr(b'\n', &tail) {
-                Some(i) => {
-                    end = Some(pos + i as u64);
-                    i
-                }
-                None => continue,
-            },
-        };
-        if let Some(i) = memchr::memrchr(b'\n', &tail[..search_to]) {
-            return Ok(Some((tail[i + 1..search_to].to_vec(), pos + i as u64 + 1)));
-        }
+            .map_err(io_err)?;
+        Ok(part)
+    };
+    // Find the final '\n', keeping nothing of the torn tail after it.
+    let mut pos = len;
+    let end = loop {
         if pos == 0 {
-            return Ok(Some((tail[..search_to].to_vec(), 0)));
+            return Ok(None);
         }
+        let start = pos.saturating_sub(chunk);
+        let part = read_at(&mut file, start, pos)?;
+        if let Some(i) = memchr::memrchr(b'\n', &part) {
+            break start + i as u64;
+        }
+        pos = start;
+    };
+    // Then the '\n' before it, keeping at most one maximal line.
+    let mut line: Vec<u8> = Vec::new();
+    let mut pos = end;
+    loop {
+        if pos == 0 {
+            return Ok(Some(line));
+        }
+        let start = pos.saturating_sub(chunk);
+        let mut part = read_at(&mut file, start, pos)?;
+        if let Some(i) = memchr::memrchr(b'\n', &part) {
+            part.drain(..=i);
+            part.extend_from_slice(&line);
+            return Ok((part.len() <= MAX_LINE_BYTES).then_some(part));
+        }
+        part.extend_from_slice(&line);
+        line = part;
+        if line.len() > MAX_LINE_BYTES {
+            return Ok(None);
+        }
+        pos = start;
     }
-    Ok(None)
-}
-
-/// Opens a directory and fsyncs it, so that a create, rename or remove in it is durable.
-///
-/// # Errors
-/// [`crate::ErrorKind::Io`] naming the directory.
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, "cannot fsync directory", e))
-}
-
-/// The path of a segment in a stream directory.
-pub fn segment_path(dir: &Path, name: &SegmentName) -> PathBuf {
-    dir.join(&name.file_name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::FileStorage;
     use std::io::Write as _;
 
     #[test]
@@ -228,15 +376,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         let long = "x".repeat(200_000);
-        let mut f = File::create(&p).unwrap();
+        let mut f = std::fs::File::create(&p).unwrap();
         write!(f, "a\n{long}\ntorn").unwrap();
-        let (line, off) = last_complete_line(&p).unwrap().unwrap();
-        assert_eq!(line, long.as_bytes());
-        assert_eq!(off, 2);
+        let s = FileStorage::new();
+        assert_eq!(
+            last_complete_line(&s, &p).unwrap().unwrap(),
+            long.as_bytes()
+        );
         std::fs::write(&p, "only\n").unwrap();
-        assert_eq!(last_complete_line(&p).unwrap(), Some((b"only".to_vec(), 0)));
+        assert_eq!(last_complete_line(&s, &p).unwrap(), Some(b"only".to_vec()));
         std::fs::write(&p, "torn").unwrap();
-        assert_eq!(last_complete_line(&p).unwrap(), None);
+        assert_eq!(last_complete_line(&s, &p).unwrap(), None);
+    }
+
+    /// Number, offset, bytes, terminated, overlong length.
+    type Seen = (u64, u64, Vec<u8>, bool, Option<u64>);
+
+    fn all_lines(p: &Path) -> Vec<Seen> {
+        let mut seen = Vec::new();
+        for_each_chunk(&FileStorage::new(), p, |lines| {
+            for l in lines {
+                seen.push((
+                    l.number,
+                    l.offset,
+                    l.bytes.to_vec(),
+                    l.terminated,
+                    l.overlong,
+                ));
+            }
+        })
+        .unwrap();
+        seen
     }
 
     #[test]
@@ -244,17 +414,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, "a\nbb\nccc").unwrap();
-        let mut seen = Vec::new();
-        for_each_line(&p, |l| {
-            seen.push((l.number, l.offset, l.bytes.to_vec(), l.terminated))
-        })
-        .unwrap();
         assert_eq!(
-            seen,
+            all_lines(&p),
             vec![
-                (1, 0, b"a".to_vec(), true),
-                (2, 2, b"bb".to_vec(), true),
-                (3, 5, b"ccc".to_vec(), false)
+                (1, 0, b"a".to_vec(), true, None),
+                (2, 2, b"bb".to_vec(), true, None),
+                (3, 5, b"ccc".to_vec(), false, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn overlong_lines_are_skipped_with_their_position_and_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let long = MAX_LINE_BYTES + 10;
+        let mut content = b"a\n".to_vec();
+        content.resize(2 + long, b'x');
+        content.extend_from_slice(b"\nb\n");
+        let at = content.len();
+        content.resize(at + long + 5, b'y'); // an overlong torn tail
+        std::fs::write(&p, &content).unwrap();
+        let long = long as u64;
+        assert_eq!(
+            all_lines(&p),
+            vec![
+                (1, 0, b"a".to_vec(), true, None),
+                (2, 2, vec![], true, Some(long)),
+                (3, 3 + long, b"b".to_vec(), true, None),
+                (4, 5 + long, vec![], false, Some(long + 5)),
             ]
         );
     }

@@ -1,0 +1,165 @@
+//! One check per failure kind (docs/FORMAT.md §4). Each returns what was expected
+//! and what was found, or `None` when the record passes.
+
+use crate::chain::Chain;
+use crate::encode::MAX_LINE_BYTES;
+use crate::key::Key;
+use crate::record::{FORMAT_VERSION, RecordKind};
+use crate::segment::{Line, SegmentName};
+
+use super::report::FailureKind;
+
+/// Check 1: a final line without `\n` is a torn tail (a write cut short).
+pub(super) fn torn_tail(line: &Line<'_>) -> Option<String> {
+    (!line.terminated).then(|| {
+        format!(
+            "expected a newline-terminated record, found {} bytes with no final newline at byte offset {} (a write cut short)",
+            line.len(),
+            line.offset
+        )
+    })
+}
+
+/// Check 2, first part: no record is longer than [`MAX_LINE_BYTES`].
+pub(super) fn overlong(line: &Line<'_>) -> Option<String> {
+    line.overlong.map(|len| {
+        format!(
+            "expected a record of at most {MAX_LINE_BYTES} bytes, found a line of {len} bytes at byte offset {}",
+            line.offset
+        )
+    })
+}
+
+/// Check 3: the SHA-256 of the body is the written `hash`.
+pub(super) fn hash_mismatch(computed: &[u8; 32], written: &[u8; 32]) -> Option<String> {
+    (computed != written).then(|| {
+        format!(
+            "expected hash {} (SHA-256 of the body), found {}",
+            hex::encode(computed),
+            hex::encode(written)
+        )
+    })
+}
+
+/// Check 4: with a key, the HMAC of the hash is the written `mac`.
+pub(super) fn mac_mismatch(
+    key: &Key,
+    mac_ok: bool,
+    hash: &[u8; 32],
+    written: &[u8; 32],
+    segment_key_id: Option<&str>,
+) -> Option<String> {
+    if mac_ok {
+        return None;
+    }
+    let written_with = match segment_key_id {
+        Some(id) if id != key.id() => format!("; the segment was written with key id {id}"),
+        _ => String::new(),
+    };
+    Some(format!(
+        "expected mac {} (HMAC with key id {}), found {}{written_with}",
+        hex::encode(key.mac(hash)),
+        key.id(),
+        hex::encode(written)
+    ))
+}
+
+/// Check 5: the format version is one this verifier knows.
+pub(super) fn unknown_version(v: u64) -> Option<String> {
+    (v != u64::from(FORMAT_VERSION))
+        .then(|| format!("expected format version {FORMAT_VERSION}, found {v}"))
+}
+
+/// Check 5: the kind is one of the five.
+pub(super) fn unknown_kind(kind_text: &str, kind: Option<RecordKind>) -> Option<String> {
+    kind.is_none()
+        .then(|| format!("expected kind open, seal, recovery, gap or event, found {kind_text:?}"))
+}
+
+/// Check 6: an open record names its own file.
+pub(super) fn renamed(name: &SegmentName, written: Option<&str>) -> Option<String> {
+    (written != Some(name.file_name.as_str())).then(|| {
+        format!(
+            "expected the open record to name this file ({}), found {written:?}: the segment was renamed or moved",
+            name.file_name
+        )
+    })
+}
+
+/// Check 6: a file begins with an open record whose seq is the one in its name.
+pub(super) fn bad_first_record(
+    name: &SegmentName,
+    kind_text: &str,
+    kind: Option<RecordKind>,
+    seq: u64,
+) -> Option<String> {
+    if kind != Some(RecordKind::Open) {
+        Some(format!(
+            "expected the segment to begin with an open record, found kind {kind_text:?}"
+        ))
+    } else if seq != name.first_seq {
+        Some(format!(
+            "expected seq {} as the file name says, found {seq}",
+            name.first_seq
+        ))
+    } else {
+        None
+    }
+}
+
+/// Check 6: nothing follows a seal in its file.
+pub(super) fn after_seal(sealed_before: bool) -> Option<String> {
+    sealed_before.then(|| "expected nothing after the seal record, found another record".to_owned())
+}
+
+/// Check 7: `seq` is the expected one; a forward jump at the start of a segment
+/// after a sealed one is a missing segment.
+pub(super) fn seq(chain: &Chain, seq: u64, first_line: bool) -> Option<(FailureKind, String)> {
+    if chain.resync || chain.next_seq == Some(seq) {
+        return None;
+    }
+    let Some(next) = chain.next_seq else {
+        return Some((
+            FailureKind::SeqGap,
+            format!(
+                "expected no record after seq {} (the largest seq), found seq {seq}",
+                u64::MAX
+            ),
+        ));
+    };
+    if first_line && chain.prev_sealed && seq > next {
+        Some((
+            FailureKind::MissingSegment,
+            format!(
+                "expected the stream to continue at seq {next}, found a segment starting at {seq}: records {next}..{} are missing",
+                seq - 1
+            ),
+        ))
+    } else {
+        Some((
+            FailureKind::SeqGap,
+            format!("expected seq {next}, found {seq}"),
+        ))
+    }
+}
+
+/// Check 8: `prev` is the previous record's written hash.
+pub(super) fn prev_mismatch(chain: &Chain, prev: &[u8; 32]) -> Option<String> {
+    (!chain.resync && *prev != chain.prev).then(|| {
+        format!(
+            "expected prev {} (the previous record's hash), found {}",
+            hex::encode(chain.prev),
+            hex::encode(prev)
+        )
+    })
+}
+
+/// At the end of a segment that has a successor: it must end with a seal.
+pub(super) fn unsealed_with_successor(sealed: bool, successor: &SegmentName) -> Option<String> {
+    (!sealed).then(|| {
+        format!(
+            "expected a seal record at the end of a segment that has a successor ({}), found none",
+            successor.file_name
+        )
+    })
+}

@@ -1,0 +1,295 @@
+//! Scanning one segment: every line through the checks, in stream order.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::chain::{Chain, seq_after};
+use crate::error::Result;
+use crate::key::Key;
+use crate::parse::{ParsedLine, header, split_line};
+use crate::record::RecordKind;
+use crate::segment::{Line, LineReader, SegmentName, last_complete_line, segment_path};
+use crate::storage::Storage;
+
+use super::checks;
+use super::report::{Failure, FailureKind, SegmentReport};
+
+/// The chain state after the last whole record of `segment` (a torn tail is
+/// ignored), read from the end of the file; `None` when that record cannot be read.
+///
+/// # Errors
+/// I/O errors reading the file.
+pub(crate) fn chain_after(
+    storage: &dyn Storage,
+    dir: &Path,
+    segment: &SegmentName,
+) -> Result<Option<Chain>> {
+    let Some(line) = last_complete_line(storage, &segment_path(dir, segment))? else {
+        return Ok(None);
+    };
+    let Ok(p) = split_line(&line) else {
+        return Ok(None);
+    };
+    let Ok(h) = header(p.body_open) else {
+        return Ok(None);
+    };
+    Ok(Some(Chain {
+        next_seq: seq_after(h.seq),
+        prev: p.hash,
+        resync: false,
+        prev_sealed: h.kind == "seal",
+    }))
+}
+
+/// The result of scanning one segment (so far).
+#[derive(Debug)]
+pub(crate) struct SegmentScan {
+    pub report: SegmentReport,
+    pub lines: u64,
+    pub last_kind: Option<String>,
+    pub key_ids: Vec<String>,
+    /// Byte offset and length of a torn final line.
+    pub torn: Option<(u64, u64)>,
+    /// Bytes of whole lines read (where a torn tail begins).
+    pub whole_bytes: u64,
+    after_seal: bool,
+}
+
+impl SegmentScan {
+    pub(crate) fn new(name: &SegmentName) -> SegmentScan {
+        SegmentScan {
+            report: SegmentReport::new(&name.file_name),
+            lines: 0,
+            last_kind: None,
+            key_ids: Vec::new(),
+            torn: None,
+            whole_bytes: 0,
+            after_seal: false,
+        }
+    }
+
+    /// Checks a batch of consecutive lines, appending failures; updates `chain`.
+    pub(crate) fn check_lines(
+        &mut self,
+        lines: &[Line<'_>],
+        name: &SegmentName,
+        chain: &mut Chain,
+        key: Option<&Key>,
+        failures: &mut Vec<Failure>,
+    ) {
+        let digests = digest_lines(lines, key);
+        for (line, digest) in lines.iter().zip(digests) {
+            self.check_line(line, digest, name, chain, key, failures);
+        }
+    }
+
+    /// Checks one line in stream order (see docs/FORMAT.md, "Verification"):
+    /// at most one failure per line, the first that fails.
+    fn check_line(
+        &mut self,
+        line: &Line<'_>,
+        digest: Result<Digest<'_>, String>,
+        name: &SegmentName,
+        chain: &mut Chain,
+        key: Option<&Key>,
+        failures: &mut Vec<Failure>,
+    ) {
+        self.lines = line.number;
+        let mut fail = |kind: FailureKind, seq: Option<u64>, rk: Option<&str>, detail: String| {
+            failures.push(Failure {
+                kind,
+                file: name.file_name.clone(),
+                line: line.number,
+                seq,
+                record_kind: rk.map(str::to_owned),
+                detail,
+            });
+        };
+        if let Some(detail) = checks::torn_tail(line) {
+            self.torn = Some((line.offset, line.len()));
+            fail(FailureKind::TornTail, None, None, detail);
+            return;
+        }
+        self.whole_bytes = line.offset + line.len() + 1;
+        let unreadable = checks::overlong(line).or_else(|| digest.as_ref().err().cloned());
+        let digest = match (unreadable, digest) {
+            (None, Ok(d)) => d,
+            (Some(msg), _) | (None, Err(msg)) => {
+                fail(FailureKind::MalformedLine, None, None, msg);
+                chain.skip_unreadable(None);
+                return;
+            }
+        };
+        let parsed = &digest.parsed;
+        let hdr = header(parsed.body_open);
+        let (seq, kind_text) = match &hdr {
+            Ok(h) => (Some(h.seq), Some(h.kind.as_ref())),
+            Err(_) => (None, None),
+        };
+        let mut failed = false;
+        if let Some(detail) = checks::hash_mismatch(&digest.hash, &parsed.hash) {
+            failed = true;
+            fail(FailureKind::HashMismatch, seq, kind_text, detail);
+        } else if let Some(key) = key
+            && let Some(detail) = checks::mac_mismatch(
+                key,
+                digest.mac_ok,
+                &digest.hash,
+                &parsed.mac,
+                self.key_ids.last().map(String::as_str),
+            )
+        {
+            failed = true;
+            fail(FailureKind::MacMismatch, seq, kind_text, detail);
+        }
+        let h = match hdr {
+            Ok(h) => h,
+            Err(msg) => {
+                if !failed {
+                    fail(FailureKind::MalformedLine, None, None, msg);
+                }
+                chain.skip_unreadable(Some(parsed.hash));
+                return;
+            }
+        };
+        let kind = RecordKind::parse(&h.kind);
+        let first_line = self.report.records == 0;
+        let mut check = |kind: FailureKind, detail: Option<String>| {
+            if let (false, Some(detail)) = (failed, detail) {
+                failed = true;
+                fail(kind, Some(h.seq), Some(&h.kind), detail);
+            }
+        };
+        check(FailureKind::UnknownVersion, checks::unknown_version(h.v));
+        check(
+            FailureKind::MalformedLine,
+            checks::unknown_kind(&h.kind, kind),
+        );
+        if kind == Some(RecordKind::Open) {
+            let mut body = parsed.body_open.to_vec();
+            body.push(b'}');
+            if let Ok(o) = serde_json::from_slice::<OpenFields>(&body) {
+                if let Some(id) = o.key_id {
+                    self.key_ids.push(id);
+                }
+                check(
+                    FailureKind::SegmentOrder,
+                    checks::renamed(name, o.segment.as_deref()),
+                );
+            }
+        }
+        if first_line {
+            check(
+                FailureKind::SegmentOrder,
+                checks::bad_first_record(name, &h.kind, kind, h.seq),
+            );
+        }
+        check(
+            FailureKind::SegmentOrder,
+            checks::after_seal(self.after_seal),
+        );
+        if let Some((k, detail)) = checks::seq(chain, h.seq, first_line) {
+            check(k, Some(detail));
+        }
+        check(
+            FailureKind::PrevMismatch,
+            checks::prev_mismatch(chain, &h.prev),
+        );
+        chain.advance(h.seq, parsed.hash);
+        chain.prev_sealed = false;
+        self.after_seal |= kind == Some(RecordKind::Seal);
+        self.report.records += 1;
+        self.report.first_seq.get_or_insert(h.seq);
+        self.report.last_seq = Some(h.seq);
+        self.report.sealed = kind == Some(RecordKind::Seal);
+        self.last_kind = Some(h.kind.into_owned());
+    }
+
+    /// The failure at the end of a segment that has a successor but no seal.
+    pub(crate) fn end_failure(
+        &self,
+        name: &SegmentName,
+        successor: &SegmentName,
+    ) -> Option<Failure> {
+        let detail = checks::unsealed_with_successor(self.report.sealed, successor)?;
+        Some(Failure {
+            kind: FailureKind::SegmentOrder,
+            file: name.file_name.clone(),
+            line: self.lines.max(1),
+            seq: self.report.last_seq,
+            record_kind: self.last_kind.clone(),
+            detail,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct OpenFields {
+    segment: Option<String>,
+    key_id: Option<String>,
+}
+
+/// Checks every line of one segment, appending failures; updates `chain`.
+pub(crate) fn scan_segment(
+    storage: &dyn Storage,
+    dir: &Path,
+    name: &SegmentName,
+    chain: &mut Chain,
+    key: Option<&Key>,
+    failures: &mut Vec<Failure>,
+) -> Result<SegmentScan> {
+    let mut scan = SegmentScan::new(name);
+    let mut reader = LineReader::open(storage, &segment_path(dir, name))?;
+    while let Some(lines) = reader.next_batch()? {
+        scan.check_lines(&lines, name, chain, key, failures);
+    }
+    Ok(scan)
+}
+
+/// A line split into body, hash and MAC, the SHA-256 of its body, and whether its
+/// MAC matched (true without a key).
+#[derive(Debug, Clone)]
+struct Digest<'a> {
+    parsed: ParsedLine<'a>,
+    hash: [u8; 32],
+    mac_ok: bool,
+}
+
+/// Hashes (and MACs) the bodies of `lines`, on several threads for large chunks:
+/// hashing is the bulk of verification and every line's digest is independent.
+/// A line that does not split gives the reason; torn and overlong lines are not split.
+fn digest_lines<'a>(lines: &[Line<'a>], key: Option<&Key>) -> Vec<Result<Digest<'a>, String>> {
+    let one = |line: &Line<'a>| {
+        if !line.terminated || line.overlong.is_some() {
+            return Err(String::new());
+        }
+        let parsed = split_line(line.bytes)?;
+        let mut h = Sha256::new();
+        h.update(parsed.body_open);
+        h.update(b"}");
+        let hash: [u8; 32] = h.finalize().into();
+        let mac_ok = key.is_none_or(|k| k.mac(&hash) == parsed.mac);
+        Ok(Digest {
+            parsed,
+            hash,
+            mac_ok,
+        })
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads == 1 || lines.len() < 512 {
+        return lines.iter().map(one).collect();
+    }
+    let per = lines.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = lines
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}

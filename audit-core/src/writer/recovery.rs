@@ -1,0 +1,249 @@
+//! Opening a stream: the newest segment is checked; a torn final line is cut and a
+//! `recovery` record says so; any other damage stops the writer (docs/FORMAT.md §6).
+
+use std::time::Instant;
+
+use crate::chain::Chain;
+use crate::encode;
+use crate::error::{Error, ErrorKind, Result};
+use crate::lock::take_writer_lock;
+use crate::record::RecordKind;
+use crate::segment::{SegmentName, list_segments, segment_path};
+use crate::storage::LockGuard;
+use crate::timestamp::{Timestamp, TsCache};
+use crate::verify::{FailureKind, chain_after, scan_segment};
+
+use super::{Opened, RotationStep, Writer, WriterConfig};
+
+impl Writer {
+    /// Opens (or creates) the stream directory and continues its chain.
+    ///
+    /// A torn final line of the newest segment (a crash mid-write) is cut off and a
+    /// `recovery` record says how many bytes were cut. Anything else wrong in the
+    /// newest segment is a hard error naming the file and line: nothing is repaired.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Locked`] when another writer holds the directory,
+    /// [`ErrorKind::Corrupt`] for damage a crash cannot explain (or a stream that
+    /// already holds `seq = u64::MAX`), [`ErrorKind::Key`] when the trail was
+    /// written with another key, [`ErrorKind::Io`] otherwise.
+    pub fn open(config: WriterConfig) -> Result<Writer> {
+        let storage = config.storage_backend().clone();
+        let dir = config.dir.clone();
+        if !dir.exists() {
+            storage
+                .create_dir_all(&dir)
+                .map_err(|e| Error::io(&dir, "cannot create stream directory", e))?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                storage
+                    .sync_dir(parent)
+                    .map_err(|e| Error::io(parent, "cannot fsync directory", e))?;
+            }
+        }
+        let lock = take_writer_lock(&*storage, &dir)?;
+        let segments = list_segments(&*storage, &dir)?;
+        let now = Timestamp::now();
+        let Some(newest) = segments.last().cloned() else {
+            return Writer::start_segment(config, lock, Chain::start(), Opened::New, now);
+        };
+        // Check the newest segment, linked to the end of the one before it.
+        let mut chain = Chain::start();
+        if let Some(before) = segments.len().checked_sub(2).map(|i| &segments[i]) {
+            chain = chain_after(&*storage, &dir, before)?.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Corrupt,
+                    "expected the segment before the newest to end with a readable record, found none (run `audit verify`)",
+                )
+                .at(segment_path(&dir, before))
+            })?;
+        }
+        let start_chain = chain.clone();
+        let mut failures = Vec::new();
+        let scan = scan_segment(
+            &*storage,
+            &dir,
+            &newest,
+            &mut chain,
+            Some(&config.key),
+            &mut failures,
+        )?;
+        let path = segment_path(&dir, &newest);
+        if let Some(id) = scan.key_ids.iter().find(|id| *id != config.key.id()) {
+            return Err(Error::new(
+                ErrorKind::Key,
+                format!(
+                    "expected the trail's key (key id {id}), found a key with key id {}; use the key this trail was written with",
+                    config.key.id()
+                ),
+            )
+            .at(&path));
+        }
+        if let Some(f) = failures.iter().find(|f| f.kind != FailureKind::TornTail) {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "{}: {} (refusing to append; run `audit verify` and investigate — nothing was changed)",
+                    f.kind.as_str(),
+                    f.detail
+                ),
+            )
+            .at(&path)
+            .line(f.line));
+        }
+        if scan.report.sealed && scan.torn.is_none() {
+            return Writer::start_segment(config, lock, chain, Opened::Clean, now);
+        }
+        let cut_bytes = scan.torn.map_or(0, |(_, len)| len);
+        if scan.report.sealed {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!("torn_tail: expected nothing after the seal record, found {cut_bytes} bytes (refusing to append; nothing was changed)"),
+            )
+            .at(&path)
+            .line(scan.lines));
+        }
+        if scan.report.records == 0 {
+            // A crash while the segment was being created: nothing whole to continue
+            // in. Remove it and start a new one, saying what was removed.
+            storage
+                .remove(&path)
+                .map_err(|e| Error::io(&path, "cannot remove empty segment", e))?;
+            storage
+                .sync_dir(&dir)
+                .map_err(|e| Error::io(&dir, "cannot fsync directory", e))?;
+            let opened = Opened::Recovered {
+                segment: newest.file_name.clone(),
+                cut_bytes,
+                removed: true,
+            };
+            let mut w = Writer::start_segment(config, lock, start_chain, opened, now)?;
+            w.recover()?;
+            return Ok(w);
+        }
+        let mut file = storage
+            .open_append(&path)
+            .map_err(|e| Error::io(&path, "cannot open segment for append", e))?;
+        if let Some((offset, _)) = scan.torn {
+            file.set_len(offset)
+                .and_then(|()| file.sync_data())
+                .map_err(|e| Error::io(&path, "cannot cut torn tail", e))?;
+        }
+        let mut w = Writer {
+            config,
+            _lock: lock,
+            file,
+            segment: newest.clone(),
+            segment_bytes: scan.whole_bytes,
+            segment_records: scan.report.records,
+            next_seq: chain.next_seq,
+            prev: chain.prev,
+            buf: Vec::with_capacity(1 << 16),
+            last_sync: Instant::now(),
+            unsynced: false,
+            poisoned: None,
+            closed: false,
+            opened: Opened::Recovered {
+                segment: newest.file_name,
+                cut_bytes,
+                removed: false,
+            },
+            ts_cache: TsCache::new(),
+            rotation: RotationStep::Writing,
+        };
+        w.recover()?;
+        Ok(w)
+    }
+
+    /// Writes the recovery record; if that fails, the segment is left as it is
+    /// (not sealed on drop), so that the next writer finds, and records, the
+    /// unclean shutdown itself.
+    fn recover(&mut self) -> Result<()> {
+        let written = self.write_recovery();
+        if written.is_err() {
+            self.closed = true;
+        }
+        written
+    }
+
+    /// Starts a new segment continuing `chain`, with its open record (reason `start`).
+    fn start_segment(
+        config: WriterConfig,
+        lock: LockGuard,
+        chain: Chain,
+        opened: Opened,
+        now: Timestamp,
+    ) -> Result<Writer> {
+        let next_seq = chain.next_seq.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "expected room for another record, found the stream at seq {} (the largest seq): nothing can follow it",
+                    u64::MAX
+                ),
+            )
+            .at(&config.dir)
+        })?;
+        let (file, segment) = Writer::create_segment(&config, next_seq, now)?;
+        let mut w = Writer {
+            config,
+            _lock: lock,
+            file,
+            segment,
+            segment_bytes: 0,
+            segment_records: 0,
+            next_seq: Some(next_seq),
+            prev: chain.prev,
+            buf: Vec::with_capacity(1 << 16),
+            last_sync: Instant::now(),
+            unsynced: false,
+            poisoned: None,
+            closed: false,
+            opened,
+            ts_cache: TsCache::new(),
+            // Until its open record is written, the new segment is only created: if
+            // that write fails, dropping the writer removes the empty segment rather
+            // than sealing a segment that has no open record.
+            rotation: RotationStep::Created,
+        };
+        w.write_open("start", now)?;
+        w.rotation = RotationStep::Writing;
+        Ok(w)
+    }
+
+    /// Writes the `recovery` record saying what [`Writer::open`] found, and fsyncs.
+    pub(super) fn write_recovery(&mut self) -> Result<()> {
+        let Opened::Recovered {
+            segment,
+            cut_bytes,
+            removed,
+        } = self.opened.clone()
+        else {
+            return Ok(());
+        };
+        self.write_own(RecordKind::Recovery, Timestamp::now(), |out, l| {
+            encode::str_field(out, "segment", &segment, l);
+            encode::u64_field(out, "cut_bytes", cut_bytes);
+            encode::key(out, "segment_removed");
+            out.extend_from_slice(if removed { b"true" } else { b"false" });
+        })?;
+        self.fsync()
+    }
+
+    /// Creates the segment whose first record has `first_seq`, and fsyncs the directory.
+    pub(super) fn create_segment(
+        config: &WriterConfig,
+        first_seq: u64,
+        now: Timestamp,
+    ) -> Result<(Box<dyn crate::storage::AppendFile>, SegmentName)> {
+        let name = SegmentName::new(first_seq, now);
+        let path = segment_path(&config.dir, &name);
+        let storage = config.storage_backend();
+        let file = storage
+            .create(&path)
+            .map_err(|e| Error::io(&path, "cannot create segment", e))?;
+        storage
+            .sync_dir(&config.dir)
+            .map_err(|e| Error::io(&config.dir, "cannot fsync directory", e))?;
+        Ok((file, name))
+    }
+}
