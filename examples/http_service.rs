@@ -12,7 +12,6 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use tracing_audit::{AuditBuilder, Key, VerifyOptions, WriterConfig, audited, non_audit, verify_dir};
 use axum::Router;
 use axum::extract::{Path, Request};
 use axum::http::StatusCode;
@@ -21,6 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tracing::Instrument as _;
+use tracing_audit::verify::{VerifyOptions, verify_dir};
+use tracing_audit::{AuditBuilder, Key, WriterConfig, audited, non_audit};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _};
 
 /// A handler's error: its text is what the audit record keeps.
@@ -175,27 +176,19 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     })?;
     guard.shutdown()?;
 
-    let report = verify_dir(
-        &dir,
-        &VerifyOptions {
-            key: Some(key),
-            ..Default::default()
-        },
-    )?;
-    for seg in tracing_audit::tracing_audit_core::segment::list_segments(&dir)? {
-        for line in std::fs::read_to_string(dir.join(&seg.file_name))?.lines() {
-            let v: serde_json::Value = serde_json::from_str(line)?;
-            if v["kind"] == "event" {
-                println!(
-                    "  {:<14} {:<8} actor={:<6} resource={:<6} request={:<6} {}",
-                    v["action"].as_str().unwrap_or(""),
-                    v["outcome"].as_str().unwrap_or(""),
-                    v["actor"]["id"].as_str().unwrap_or("-"),
-                    v["resource"].as_str().unwrap_or("-"),
-                    v["request_id"].as_str().unwrap_or("-"),
-                    v["fields"]["error"].as_str().unwrap_or("")
-                );
-            }
+    let report = verify_dir(&dir, &VerifyOptions::new().key(key))?;
+    for record in tracing_audit::storage::Stream::open(&dir)?.records() {
+        let v = record?.json()?;
+        if v["kind"] == "event" {
+            println!(
+                "  {:<14} {:<8} actor={:<6} resource={:<6} request={:<6} {}",
+                v["action"].as_str().unwrap_or(""),
+                v["outcome"].as_str().unwrap_or(""),
+                v["actor"]["id"].as_str().unwrap_or("-"),
+                v["resource"].as_str().unwrap_or("-"),
+                v["request_id"].as_str().unwrap_or("-"),
+                v["fields"]["error"].as_str().unwrap_or("")
+            );
         }
     }
     println!(

@@ -13,10 +13,8 @@
 
 use std::process::ExitCode;
 
-use tracing_audit::{
-    AuditBuilder, AuditUnavailable, Key, VerifyOptions, WriterConfig, audit, audited, non_audit,
-    verify_dir,
-};
+use tracing_audit::verify::{VerifyOptions, verify_dir};
+use tracing_audit::{AuditBuilder, AuditUnavailable, Key, WriterConfig, audit, audited, non_audit};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
 /// The kernel's error type; break-glass refuses to run without a working trail.
@@ -175,22 +173,13 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     })?;
     guard.shutdown()?;
 
-    let report = verify_dir(
-        &dir,
-        &VerifyOptions {
-            key: Some(key),
-            ..Default::default()
-        },
-    )?;
-    let trail = std::fs::read_to_string(
-        tracing_audit::tracing_audit_core::segment::list_segments(&dir)?
-            .first()
-            .map(|s| dir.join(&s.file_name))
-            .ok_or("no segment written")?,
-    )?;
+    let report = verify_dir(&dir, &VerifyOptions::new().key(key))?;
     println!("\nthe trail ({}):", dir.display());
-    for line in trail.lines() {
-        let v: serde_json::Value = serde_json::from_str(line)?;
+    let mut trail = String::new();
+    for record in tracing_audit::storage::Stream::open(&dir)?.records() {
+        let record = record?;
+        trail.push_str(record.text().unwrap_or_default());
+        let v = record.json()?;
         if v["kind"] == "event" {
             println!(
                 "  {:<30} {:<8} actor={:<10} resource={:<14} {}",

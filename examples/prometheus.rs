@@ -10,8 +10,8 @@
 //! A service serves the same text from its HTTP server (`PrometheusHandle::render`),
 //! or lets the exporter listen by itself (its `http-listener` feature).
 
-use tracing_audit::{AUDIT_TARGET, AuditBuilder, Key, WriterConfig};
 use metrics_exporter_prometheus::PrometheusBuilder;
+use tracing_audit::{AUDIT_TARGET, AuditBuilder, Key, WriterConfig};
 use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -17,7 +17,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tracing_audit::{AuditBuilder, Key, VerifyOptions, audit, audited, non_audit, verify_dir};
+use tracing_audit::verify::{VerifyOptions, verify_dir};
+use tracing_audit::{AuditBuilder, Key, audit, audited, non_audit};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
 fn main() -> ExitCode {
@@ -153,13 +154,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     });
     guard.shutdown()?;
 
-    let report = verify_dir(
-        &dir,
-        &VerifyOptions {
-            key: Some(key),
-            ..Default::default()
-        },
-    )?;
+    let report = verify_dir(&dir, &VerifyOptions::new().key(key))?;
     println!(
         "audit verify: {} records in {} segment(s): {}",
         report.records,

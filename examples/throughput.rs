@@ -14,10 +14,9 @@
 use std::process::Command;
 use std::time::Instant;
 
-use tracing_audit::{
-    Actor, Durability, Entry, Event, Key, Outcome, Rotation, VerifyOptions, Writer, WriterConfig,
-    verify_dir,
-};
+use tracing_audit::storage::{Actor, Entry, Event, Outcome, Writer};
+use tracing_audit::verify::{VerifyOptions, verify_dir};
+use tracing_audit::{Durability, Key, Rotation, WriterConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut records: u64 = 1_000_000;
@@ -61,9 +60,11 @@ fn run(records: u64, make: fn(u64) -> Entry) -> Result<(), Box<dyn std::error::E
     let write_secs = start.elapsed().as_secs_f64();
     writer.close()?;
 
-    let files: Vec<_> = tracing_audit::tracing_audit_core::segment::list_segments(&dir)?
-        .into_iter()
-        .map(|s| dir.join(s.file_name))
+    let stream = tracing_audit::storage::Stream::open(&dir)?;
+    let files: Vec<_> = stream
+        .segments()
+        .iter()
+        .map(|s| stream.segment_path(s))
         .collect();
     let bytes: u64 = files
         .iter()
@@ -71,13 +72,7 @@ fn run(records: u64, make: fn(u64) -> Entry) -> Result<(), Box<dyn std::error::E
         .sum();
 
     let start = Instant::now();
-    let report = verify_dir(
-        &dir,
-        &VerifyOptions {
-            key: Some(key),
-            ..Default::default()
-        },
-    )?;
+    let report = verify_dir(&dir, &VerifyOptions::new().key(key))?;
     let verify_secs = start.elapsed().as_secs_f64();
     assert!(report.ok(), "{:?}", report.first_failure());
 
@@ -135,11 +130,8 @@ fn typical_event(i: u64) -> Entry {
     } else {
         Outcome::Success
     };
-    e.actor = Actor {
-        id: Some(format!("user-{:04}", i % 1000)),
-        ip: Some("203.0.113.42".into()),
-        ..Actor::default()
-    };
+    e.actor = Actor::new(format!("user-{:04}", i % 1000));
+    e.actor.ip = Some("203.0.113.42".into());
     e.resource = Some(format!("pool-{:06}", i % 100_000));
     e.into()
 }

@@ -1,10 +1,13 @@
-//! A tamper-evident, compliance-grade audit trail for Rust services.
+//! A tamper-evident, compliance-grade audit trail for Rust services, on top of
+//! [`tracing`](https://docs.rs/tracing).
 //!
-//! This is the facade crate: the one dependency a service adds. It provides the
-//! macros ([`audited`], [`audit!`]), the `tracing` side ([`AuditLayer`], built by
-//! [`AuditBuilder`] or [`init_from_env`], and the [`non_audit`] filter for other
-//! layers), and re-exports the storage core ([`tracing_audit_core`]: the record model, the
-//! hash-chained [`Writer`], [`verify_dir`]).
+//! This is the facade crate: the one dependency a service adds. At the root is what a
+//! service needs: the macros ([`audited`], [`audit!`]), the layer ([`AuditLayer`],
+//! built by [`AuditBuilder`] or [`init_from_env`]), its [`AuditGuard`], the
+//! [`non_audit`] filter for the other layers, [`redacted`] for secrets in spans, and
+//! the errors. Writing and reading trails without `tracing` is in [`storage`],
+//! verification in [`verify`], the action catalog in [`catalog`], redaction details
+//! in [`redaction`], and the names of the record schema in [`schema`].
 //!
 //! # Example
 //!
@@ -38,27 +41,74 @@
 //!     audit!(action = "authz.denied", actor = "mallory", resource = "p-42", outcome = "denied");
 //! });
 //! guard.shutdown()?; // flushes, seals, and reports any error
+//!
+//! // What an operator's `audit verify` does:
+//! let report = tracing_audit::verify::verify_dir(dir.path(), &Default::default())?;
+//! assert!(report.ok());
 //! # Ok(()) }
 //! ```
 //!
 //! The action catalog is described in `docs/CATALOG.md`, the record format in
 //! `docs/FORMAT.md`; operators verify trails with the `audit` command
 //! (`audit verify DIR --key-file KEY`).
+//!
+//! # Errors
+//!
+//! The layer's functions return [`AuditError`], whose [`ErrorKind`] tells the class
+//! and whose [`source`](std::error::Error::source) is the storage error behind it, if
+//! any ([`storage::Error`]).
 #![deny(missing_docs)]
 
-pub use tracing_audit_core;
-pub use tracing_audit_core::{
-    Actor, Appended, Durability, Entry, Error, ErrorKind, Event, Failure, FailureKind, FieldValue,
-    Gap, Key, Limits, Opened, Outcome, Period, Report, Rotation, Timestamp, VerifyOptions, Writer,
-    WriterConfig, verify_dir,
-};
-pub use tracing_audit_layer;
+pub use tracing_audit_core::{Durability, Key, Rotation, WriterConfig};
 pub use tracing_audit_layer::support::AuditUnavailable;
 pub use tracing_audit_layer::{
-    AUDIT_TARGET, AuditBuilder, AuditError, AuditGuard, AuditLayer, Health, Overflow, SpanTarget,
-    Strategy, check_installed, init_from_env, non_audit, redacted,
+    AUDIT_TARGET, AuditBuilder, AuditError, AuditGuard, AuditLayer, DEFAULT_DEADLINE, ErrorKind,
+    Health, Overflow, Strategy, check_installed, init_from_env, non_audit, redacted,
 };
 pub use tracing_audit_macros::{audit, audited};
+
+/// Writing and reading trails directly, without `tracing`: the record model, the
+/// hash-chained [`Writer`](storage::Writer), the [`Stream`](storage::Stream) reader,
+/// and the [`Storage`](storage::Storage) seam.
+pub mod storage {
+    pub use tracing_audit_core::storage::{FileStorage, Storage};
+    pub use tracing_audit_core::{
+        Actor, Appended, Durability, Entry, Error, ErrorKind, Event, FORMAT_VERSION, FieldValue,
+        Gap, Key, Limits, Opened, Outcome, PartialAppend, Period, Record, RecordKind, Records,
+        Rotation, SegmentName, Stream, Timestamp, Writer, WriterConfig,
+    };
+}
+
+/// Verifying a trail: what `audit verify` does.
+pub mod verify {
+    pub use tracing_audit_core::{
+        Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir,
+    };
+}
+
+/// The action catalog the macros check at compile time and the layer can use at run
+/// time ([`AuditBuilder::catalog`]).
+pub mod catalog {
+    pub use tracing_audit_catalog::{
+        Action, CATALOG_VERSION, Catalog, CatalogError, DEFAULT_CATALOG, ENV_VAR, FILE_NAME,
+        Severity, Source,
+    };
+}
+
+/// Redaction: strategies, the default field-name rules, value patterns, and keyed
+/// fingerprints (to find the records that mention a known value).
+pub mod redaction {
+    pub use tracing_audit_layer::{
+        DEFAULT_FIELD_RULES, Fingerprinter, MASK, Redacted, Strategy, redact_patterns, redacted,
+    };
+}
+
+/// The names of the record schema: the audit target, the marker field, the members
+/// and the outcomes, and the span fields and environment variables the layer reads.
+pub mod schema {
+    pub use tracing_audit_layer::{DEFAULT_SPAN_FIELDS, ENV_VARS, is_audit};
+    pub use tracing_audit_schema::*;
+}
 
 /// What the macros expand to. Not a stable API.
 #[doc(hidden)]

@@ -276,7 +276,7 @@ fn report(args: &Args, rounds: usize, s: &BTreeMap<String, Value>) -> Value {
             if args.quick { " --quick" } else { "" }, if args.json { " --json" } else { "" }),
         "mode": if args.quick { "quick" } else { "full" },
         "rounds": rounds,
-        "date": tracing_audit::Timestamp::now().to_string(),
+        "date": tracing_audit::storage::Timestamp::now().to_string(),
         "machine": machine(),
         "scenarios": s,
         "non_audit_overhead_ns": overhead_ns,

@@ -7,12 +7,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use tracing_audit::{
-    AuditBuilder, AuditGuard, AuditLayer, Durability, Entry, Event, Key, Rotation, VerifyOptions,
-    Writer, WriterConfig, verify_dir,
-};
 use serde_json::{Value, json};
 use tracing::Level;
+use tracing_audit::storage::{Entry, Event, Writer};
+use tracing_audit::verify::{VerifyOptions, verify_dir};
+use tracing_audit::{
+    AuditBuilder, AuditGuard, AuditLayer, Durability, Key, Rotation, WriterConfig,
+};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 type Res = Result<Value, Box<dyn std::error::Error>>;
@@ -252,7 +253,7 @@ fn naive(dir: &Path, n: u64) -> Res {
     let start = Instant::now();
     for i in 0..n {
         let line = json!({
-            "ts": tracing_audit::Timestamp::now().to_string(),
+            "ts": tracing_audit::storage::Timestamp::now().to_string(),
             "action": "pool.created", "actor": "alice", "resource": "pool-42",
             "request_id": i, "region": "eu-west-1", "size_gb": 128, "tier": "gold",
         });
@@ -370,22 +371,19 @@ fn verify(dir: &Path, n: u64) -> Res {
     }
     writer.close()?;
     let bytes = dir_bytes(&trail) as f64;
-    let opts = VerifyOptions {
-        key: Some(key),
-        ..VerifyOptions::default()
-    };
+    let opts = VerifyOptions::new().key(key);
     let start = Instant::now();
     let report = verify_dir(&trail, &opts)?;
     let verify_secs = start.elapsed().as_secs_f64();
     if !report.ok() {
         return Err("the benchmark trail does not verify".into());
     }
-    let mut files: Vec<_> = std::fs::read_dir(&trail)?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+    let stream = tracing_audit::storage::Stream::open(&trail)?;
+    let files: Vec<_> = stream
+        .segments()
+        .iter()
+        .map(|s| stream.segment_path(s))
         .collect();
-    files.sort();
     let start = Instant::now();
     let status = std::process::Command::new("sha256sum")
         .args(&files)

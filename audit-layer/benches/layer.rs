@@ -9,9 +9,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use criterion::{Criterion, criterion_group, criterion_main};
 use tracing_audit_core::{Durability, Event, Key, WriterConfig};
 use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder, Redactor};
-use criterion::{Criterion, criterion_group, criterion_main};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 fn typical() -> Event {

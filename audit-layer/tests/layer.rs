@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tracing_audit_core::{Key, VerifyOptions, WriterConfig, verify_dir};
-use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder, AuditGuard, Overflow, non_audit};
 use serde_json::Value;
 use tracing::Dispatch;
+use tracing_audit_core::{Key, VerifyOptions, Writer, WriterConfig, verify_dir};
+use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder, AuditGuard, Overflow, non_audit};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
 fn key() -> Key {
@@ -21,15 +21,21 @@ fn builder(dir: &Path) -> AuditBuilder {
 
 /// Every record of the trail, in stream order.
 fn records(dir: &Path) -> Vec<Value> {
-    let mut out = Vec::new();
-    for seg in tracing_audit_core::segment::list_segments(dir).unwrap() {
-        let text = std::fs::read_to_string(dir.join(&seg.file_name)).unwrap();
-        out.extend(
-            text.lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
-        );
+    tracing_audit_core::Stream::open(dir)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap().json().unwrap())
+        .collect()
+}
+
+/// The trail's lines, in stream order, each with its `\n`.
+fn trail_text(dir: &Path) -> String {
+    let mut text = String::new();
+    for record in tracing_audit_core::Stream::open(dir).unwrap().records() {
+        text.push_str(record.unwrap().text().unwrap());
+        text.push('\n');
     }
-    out
+    text
 }
 
 fn events(dir: &Path) -> Vec<Value> {
@@ -40,14 +46,7 @@ fn events(dir: &Path) -> Vec<Value> {
 }
 
 fn assert_verifies(dir: &Path) {
-    let report = verify_dir(
-        dir,
-        &VerifyOptions {
-            key: Some(key()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let report = verify_dir(dir, &VerifyOptions::new().key(key())).unwrap();
     assert!(report.ok(), "{:?}", report.failures);
 }
 
@@ -325,14 +324,10 @@ fn eight_threads_times_100k_events_give_a_gapless_verified_chain() {
     guard.shutdown().unwrap();
     // verify_dir checks that seq is gapless from 0 and the chain links.
     assert_verifies(dir.path());
-    let mut events = 0;
-    for seg in tracing_audit_core::segment::list_segments(dir.path()).unwrap() {
-        let text = std::fs::read_to_string(dir.path().join(&seg.file_name)).unwrap();
-        events += text
-            .lines()
-            .filter(|l| l.contains(r#","kind":"event","#))
-            .count();
-    }
+    let events = trail_text(dir.path())
+        .lines()
+        .filter(|l| l.contains(r#","kind":"event","#))
+        .count();
     assert_eq!(events, 800_000);
 }
 
@@ -404,11 +399,7 @@ fn no_secret_reaches_the_trail_or_any_other_layer() {
     });
     guard.shutdown().unwrap();
 
-    let mut trail = Vec::new();
-    for seg in tracing_audit_core::segment::list_segments(dir.path()).unwrap() {
-        trail.extend(std::fs::read(dir.path().join(&seg.file_name)).unwrap());
-    }
-    let trail = String::from_utf8(trail).unwrap();
+    let trail = trail_text(dir.path());
     let console = String::from_utf8(console.0.lock().unwrap().clone()).unwrap();
     for secret in secrets {
         assert!(
@@ -534,10 +525,13 @@ fn with_a_catalog_the_layer_treats_plain_events_as_the_macros_would() {
 
 #[test]
 fn a_failed_fsync_reopens_the_stream_and_writes_the_unconfirmed_events_again() {
-    use tracing_audit_core::fault::{Op, fail};
+    use tracing_audit_core::storage::{FaultStorage, Op};
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
-    let (audit, guard) = builder(&trail).build().unwrap();
+    let faults = FaultStorage::new();
+    let config =
+        WriterConfig::new(&trail, "layer-test", key()).storage(std::sync::Arc::new(faults.clone()));
+    let (audit, guard) = AuditBuilder::new(config).build().unwrap();
     let dispatch = dispatch(audit, &Captured::default());
     let emit_range = |from: u64, to: u64| {
         tracing::dispatcher::with_default(&dispatch, || {
@@ -549,7 +543,7 @@ fn a_failed_fsync_reopens_the_stream_and_writes_the_unconfirmed_events_again() {
     emit_range(0, 5);
     guard.flush().unwrap();
     // The disk reports an error on the next fsync: the writer stops, as it must.
-    fail(&trail, Op::Fsync, 0);
+    faults.fail_next(Op::SyncData, 5); // EIO
     emit_range(5, 20);
     guard.flush().unwrap(); // returns once everything is durable again
     let health = guard.health();
@@ -586,10 +580,12 @@ fn a_failed_fsync_reopens_the_stream_and_writes_the_unconfirmed_events_again() {
 
 #[test]
 fn a_failed_fsync_in_a_flush_is_reported_and_the_writer_goes_on() {
-    use tracing_audit_core::fault::{Op, fail};
+    use tracing_audit_core::storage::{FaultStorage, Op};
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
-    let mut config = WriterConfig::new(&trail, "layer-test", key());
+    let faults = FaultStorage::new();
+    let mut config =
+        WriterConfig::new(&trail, "layer-test", key()).storage(std::sync::Arc::new(faults.clone()));
     config.durability = tracing_audit_core::Durability::Never; // fsync only when flushed
     let (audit, guard) = AuditBuilder::new(config).build().unwrap();
     let dispatch = dispatch(audit, &Captured::default());
@@ -601,7 +597,7 @@ fn a_failed_fsync_in_a_flush_is_reported_and_the_writer_goes_on() {
         });
     };
     emit_range(0, 10);
-    fail(&trail, Op::Fsync, 0);
+    faults.fail_next(Op::SyncData, 5); // EIO
     let err = guard.flush().unwrap_err().to_string();
     assert!(err.contains("cannot fsync segment"), "{err}");
     // The pipeline is still there: later events are written, and flushed.
@@ -614,5 +610,228 @@ fn a_failed_fsync_in_a_flush_is_reported_and_the_writer_goes_on() {
         .map(|e| e["fields"]["n"].as_u64().unwrap())
         .collect();
     assert_eq!(ns, (0..20).collect());
+    assert_verifies(&trail);
+}
+
+/// Regression (issue 9, bug 1): a flush travelled behind the events in the data
+/// queue and had no deadline, so with a writer that made no progress it never
+/// returned.
+#[test]
+fn a_flush_with_a_hung_writer_gives_up_at_its_deadline_and_says_how_many_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = builder(dir.path()).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    let stall = guard.stall_writer();
+    emit(&dispatch, 3);
+    let err = guard
+        .flush_within(std::time::Duration::from_millis(200))
+        .unwrap_err();
+    assert_eq!(err.kind(), tracing_audit_layer::ErrorKind::Timeout, "{err}");
+    assert_eq!(err.unwritten(), 3, "{err}");
+    assert!(
+        err.to_string()
+            .contains("3 accepted events not yet written"),
+        "{err}"
+    );
+    drop(stall);
+    guard.flush().unwrap();
+    guard.shutdown().unwrap();
+    assert_eq!(events(dir.path()).len(), 3);
+    assert_verifies(dir.path());
+}
+
+/// Regression (issue 9, bug 1): the shutdown request waited for room in a full data
+/// queue, so with a writer that never drained it, `shutdown()` and the guard's
+/// `Drop` never returned.
+#[test]
+fn shutdown_and_drop_with_a_full_queue_and_a_hung_writer_return_by_the_deadline() {
+    for use_drop in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (audit, guard) = builder(dir.path()).queue_capacity(4).build().unwrap();
+        let dispatch = dispatch(audit, &Captured::default());
+        let stall = guard.stall_writer();
+        let producer = {
+            let d = dispatch.clone();
+            std::thread::spawn(move || emit(&d, 20))
+        };
+        // Wait (without a time limit on a slow machine) for the queue to fill up.
+        while guard.health().queue_depth < 4 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = if use_drop {
+                drop(guard);
+                Ok(())
+            } else {
+                guard.shutdown_within(std::time::Duration::from_millis(300))
+            };
+            tx.send(result).unwrap();
+        });
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("drop = {use_drop}: the shutdown hung"));
+        if !use_drop {
+            let err = result.unwrap_err();
+            assert_eq!(err.kind(), tracing_audit_layer::ErrorKind::Timeout, "{err}");
+            assert!(err.unwritten() >= 4, "{err}");
+            assert!(err.to_string().contains("not yet written"), "{err}");
+        }
+        // Released, the writer finishes the shutdown it was asked for: everything
+        // it accepted is written and the segment sealed; the rest was refused (and
+        // counted) after the shutdown began.
+        drop(stall);
+        producer.join().unwrap();
+        let sealed = || {
+            records(dir.path())
+                .last()
+                .is_some_and(|r| r["kind"] == "seal")
+        };
+        while !sealed() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(events(dir.path()).len() >= 4);
+        assert_verifies(dir.path());
+    }
+}
+
+/// Regression (issue 9, bug 3): the run-time catalog's `sensitive` names were
+/// applied to fields only, so a sensitive member (`reason`, `actor`) emitted
+/// without the macros was written in clear.
+#[test]
+fn catalog_sensitive_members_are_fingerprinted_by_the_layer() {
+    let catalog = tracing_audit_catalog::Catalog::parse(
+        r#"version = 1
+
+[actions."case.viewed"]
+category = "data"
+severity = "low"
+description = "A case file was opened."
+sensitive = ["reason", "actor", "patient"]
+"#,
+        "test-catalog.toml",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = builder(dir.path()).catalog(catalog).build().unwrap();
+    tracing::dispatcher::with_default(&dispatch(audit, &Captured::default()), || {
+        tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO,
+            audit.action = "case.viewed", audit.actor = "dr-jones", audit.reason = "suspected overdose",
+            audit.resource = "case-7", patient = "Jane Roe");
+    });
+    guard.shutdown().unwrap();
+    let raw = records(dir.path())
+        .iter()
+        .map(Value::to_string)
+        .collect::<String>();
+    for secret in ["dr-jones", "suspected overdose", "Jane Roe"] {
+        assert!(!raw.contains(secret), "{secret:?} was written in clear");
+    }
+    let fp = tracing_audit_layer::Fingerprinter::new(&key());
+    let e = &events(dir.path())[0];
+    assert_eq!(e["reason"], fp.fingerprint("suspected overdose"));
+    assert_eq!(e["actor"]["id"], fp.fingerprint("dr-jones"));
+    assert_eq!(e["fields"]["patient"], fp.fingerprint("Jane Roe"));
+    assert_eq!(
+        e["resource"], "case-7",
+        "what is not sensitive stays readable"
+    );
+}
+
+/// Regression (issue 9, bug 1): with a disk that stays broken, `flush()` and
+/// `shutdown()` waited for ever; now each gives up at its deadline and says how many
+/// accepted events were not written, and the events made durable before the disk
+/// broke are all there.
+#[test]
+fn with_a_disk_that_stays_broken_flush_and_shutdown_give_up_and_say_what_is_unwritten() {
+    use tracing_audit_core::storage::FaultStorage;
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let faults = FaultStorage::new();
+    let config = WriterConfig::new(&trail, "layer-test", key()).storage(Arc::new(faults.clone()));
+    let (audit, guard) = AuditBuilder::new(config).queue_capacity(4).build().unwrap();
+    let dispatch = dispatch(audit, &Captured::default());
+    emit(&dispatch, 2);
+    guard.flush().unwrap();
+    faults.crash_now(); // from now on every call fails with EIO
+    let producer = {
+        let d = dispatch.clone();
+        std::thread::spawn(move || emit(&d, 10))
+    };
+    while guard.health().write_errors == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let err = guard
+        .flush_within(std::time::Duration::from_millis(300))
+        .unwrap_err();
+    assert_eq!(err.kind(), tracing_audit_layer::ErrorKind::Timeout, "{err}");
+    assert!(err.unwritten() >= 1, "{err}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tx.send(guard.shutdown_within(std::time::Duration::from_millis(500)))
+            .unwrap();
+    });
+    let err = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the shutdown hung")
+        .unwrap_err();
+    assert_eq!(err.kind(), tracing_audit_layer::ErrorKind::Timeout, "{err}");
+    assert!((4..=10).contains(&err.unwritten()), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "{} accepted audit events could not be written",
+            err.unwritten()
+        )),
+        "{text}"
+    );
+    producer.join().unwrap();
+    // What was durable before the crash survives, and the trail recovers.
+    Writer::open(WriterConfig::new(&trail, "layer-test", key()))
+        .unwrap()
+        .close()
+        .unwrap();
+    assert_eq!(events(&trail).len(), 2);
+    assert_verifies(&trail);
+}
+
+/// Regression (issue 9, bug 2): with `Durability::Interval` the writer thread slept
+/// in `recv()` with no timeout, so after a burst nothing was fsynced until the next
+/// event. Now the interval holds when the service goes quiet: a crash after it
+/// loses nothing.
+#[test]
+fn the_durability_interval_holds_when_the_service_goes_quiet() {
+    use tracing_audit_core::storage::FaultStorage;
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let faults = FaultStorage::new();
+    let mut config =
+        WriterConfig::new(&trail, "layer-test", key()).storage(Arc::new(faults.clone()));
+    config.durability =
+        tracing_audit_core::Durability::Interval(std::time::Duration::from_millis(50));
+    let (audit, guard) = AuditBuilder::new(config).build().unwrap();
+    emit(&dispatch(audit, &Captured::default()), 6);
+    // Then nothing: no flush, no further event. The writer must fsync on its own.
+    let waited = std::time::Instant::now();
+    while guard.health().durable < 6 {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(30),
+            "never made durable: {:?}",
+            guard.health()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    faults.crash_now(); // a power cut: only what was fsynced stays
+    // The shutdown fails (the disk is gone); what matters is what was durable.
+    let _ = guard.shutdown_within(std::time::Duration::from_millis(100));
+    Writer::open(WriterConfig::new(&trail, "layer-test", key()))
+        .unwrap()
+        .close()
+        .unwrap();
+    assert_eq!(
+        events(&trail).len(),
+        6,
+        "the interval's fsync made them durable"
+    );
     assert_verifies(&trail);
 }

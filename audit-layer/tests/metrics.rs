@@ -3,9 +3,9 @@
 //! One test per process (the recorder is global), so this file holds one test.
 #![allow(clippy::unwrap_used)]
 
+use metrics_exporter_prometheus::PrometheusBuilder;
 use tracing_audit_core::{Key, WriterConfig};
 use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder, Overflow};
-use metrics_exporter_prometheus::PrometheusBuilder;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// The value of the sample whose name is `name` and whose labels include `labels`.

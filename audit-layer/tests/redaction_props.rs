@@ -3,8 +3,8 @@
 //! secrets comes back unchanged.
 #![allow(clippy::unwrap_used)]
 
-use tracing_audit_layer::redact_patterns;
 use proptest::prelude::*;
+use tracing_audit_layer::redact_patterns;
 
 /// Ordinary text: words, numbers, punctuation, spaces, some non-ASCII; it cannot
 /// form a secret pattern by itself (no `://`, no long base64 runs).

@@ -258,6 +258,10 @@ mod tests {
         assert!(MARKER_FIELD.starts_with(FIELD_PREFIX));
         assert!(OUTCOME_FIELD.starts_with(FIELD_PREFIX));
         assert!(CATEGORY_FIELD.starts_with(FIELD_PREFIX));
-        assert!(!TARGET.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':'));
+        assert!(
+            !TARGET
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == ':')
+        );
     }
 }

@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use tracing_audit::{
-    Actor, Entry, Event, Key, Report, Rotation, VerifyOptions, Writer, WriterConfig, verify_dir,
-};
+use tracing_audit::storage::{Actor, Entry, Event, Writer};
+use tracing_audit::verify::{Report, VerifyOptions, verify_dir};
+use tracing_audit::{Key, Rotation, WriterConfig};
 
 /// A fixed test key.
 pub fn key() -> Key {
@@ -25,12 +25,10 @@ pub fn event(i: u64) -> Entry {
     .field("pool_id", format!("pool-{i}"))
     .field("attempt", i);
     e.category = Some("resources".into());
-    e.actor = Actor {
-        id: Some(format!("user-{}", i % 5)),
-        ip: Some("203.0.113.7".into()),
-        auth: Some("oidc".into()),
-        session: Some("s-1".into()),
-    };
+    e.actor = Actor::new(format!("user-{}", i % 5));
+    e.actor.ip = Some("203.0.113.7".into());
+    e.actor.auth = Some("oidc".into());
+    e.actor.session = Some("s-1".into());
     e.request_id = Some(format!("req-{i}"));
     e.into()
 }
@@ -49,10 +47,11 @@ pub fn write_trail(dir: &Path, events: u64, rotation: &str) {
 
 /// The segment files in stream order.
 pub fn segments(dir: &Path) -> Vec<PathBuf> {
-    tracing_audit::tracing_audit_core::segment::list_segments(dir)
-        .unwrap()
-        .into_iter()
-        .map(|s| dir.join(s.file_name))
+    let stream = tracing_audit::storage::Stream::open(dir).unwrap();
+    stream
+        .segments()
+        .iter()
+        .map(|s| stream.segment_path(s))
         .collect()
 }
 
@@ -77,14 +76,7 @@ pub fn rewrite(path: &Path, content: &str) {
 }
 
 pub fn verify(dir: &Path) -> Report {
-    verify_dir(
-        dir,
-        &VerifyOptions {
-            key: Some(key()),
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    verify_dir(dir, &VerifyOptions::new().key(key())).unwrap()
 }
 
 /// A small tmpfs, unmounted on drop: a real disk that fills up.
@@ -93,14 +85,16 @@ pub struct SmallDisk {
 }
 
 impl SmallDisk {
-    /// Mounts a tmpfs of `size` (needs root; returns `None`, after saying so, when
-    /// not root).
-    pub fn mount(size: &str) -> Option<SmallDisk> {
-        let uid = std::process::Command::new("id").arg("-u").output().unwrap();
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-            eprintln!("SKIPPED: mounting a small tmpfs needs root");
-            return None;
-        }
+    /// Mounts a tmpfs of `size`. Needs root: the tests that use it are
+    /// `#[ignore]`d, and `.ci/run` (as root) runs them with `--ignored`.
+    ///
+    /// # Panics
+    /// When not root, saying so.
+    pub fn mount(size: &str) -> SmallDisk {
+        assert!(
+            is_root(),
+            "mounting a small tmpfs needs root: run as root with `-- --ignored`"
+        );
         let dir = tempfile::tempdir().unwrap();
         let status = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -108,7 +102,7 @@ impl SmallDisk {
             .status()
             .unwrap();
         assert!(status.success(), "mount -t tmpfs failed as root");
-        Some(SmallDisk { dir })
+        SmallDisk { dir }
     }
 
     /// Fills the disk with `filler`, then frees `room` bytes of it.
@@ -182,14 +176,17 @@ pub fn dispatch(audit: tracing_audit::AuditLayer, console: &Captured) -> tracing
 
 /// The `event` records of a trail, in stream order, parsed.
 pub fn trail_events(dir: &Path) -> Vec<serde_json::Value> {
-    let mut out = Vec::new();
-    for seg in tracing_audit::tracing_audit_core::segment::list_segments(dir).unwrap() {
-        let text = std::fs::read_to_string(dir.join(&seg.file_name)).unwrap();
-        out.extend(
-            text.lines()
-                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-                .filter(|r| r["kind"] == "event"),
-        );
-    }
-    out
+    tracing_audit::storage::Stream::open(dir)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| r.kind == Some(tracing_audit::storage::RecordKind::Event))
+        .map(|r| r.json().unwrap())
+        .collect()
+}
+
+/// True when the tests run as root.
+pub fn is_root() -> bool {
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&uid.stdout).trim() == "0"
 }

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use tracing_audit::{AUDIT_TARGET, AuditBuilder, Entry, Event, Writer};
+use tracing_audit::storage::{Entry, Event, Writer};
+use tracing_audit::{AUDIT_TARGET, AuditBuilder};
 
 use crate::common::{Captured, SmallDisk, config, dispatch, trail_events, verify};
 
@@ -32,10 +33,9 @@ fn emit(dispatch: &tracing::Dispatch, n: u64) {
 }
 
 #[test]
+#[ignore = "needs root: mounts a small tmpfs; .ci/run runs it"]
 fn a_full_disk_at_any_point_of_a_rotation_is_resumed_without_duplicates() {
-    let Some(disk) = SmallDisk::mount("8m") else {
-        return;
-    };
+    let disk = SmallDisk::mount("8m");
     let trail = disk.dir.path().join("trail");
     let mut c = config(&trail);
     c.rotation = "size:1KiB".parse().unwrap();
@@ -85,18 +85,10 @@ fn a_full_disk_at_any_point_of_a_rotation_is_resumed_without_duplicates() {
 
     let report = verify(&trail);
     assert!(report.ok(), "{:?}", report.failures);
-    let mut ns = Vec::new();
-    for seg in tracing_audit::tracing_audit_core::segment::list_segments(&trail).unwrap() {
-        for line in std::fs::read_to_string(trail.join(&seg.file_name))
-            .unwrap()
-            .lines()
-        {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            if v["kind"] == "event" {
-                ns.push(v["fields"]["n"].as_u64().unwrap());
-            }
-        }
-    }
+    let ns: Vec<u64> = crate::common::trail_events(&trail)
+        .iter()
+        .map(|v| v["fields"]["n"].as_u64().unwrap())
+        .collect();
     assert_eq!(
         ns,
         (0..next).collect::<Vec<_>>(),
@@ -105,10 +97,9 @@ fn a_full_disk_at_any_point_of_a_rotation_is_resumed_without_duplicates() {
 }
 
 #[test]
+#[ignore = "needs root: mounts a small tmpfs; .ci/run runs it"]
 fn a_full_disk_is_retried_reported_and_loses_nothing_once_space_returns() {
-    let Some(disk) = SmallDisk::mount("512k") else {
-        return;
-    };
+    let disk = SmallDisk::mount("512k");
     let trail = disk.dir.path().join("trail");
     let (audit, guard) = AuditBuilder::new(config(&trail)).build().unwrap();
     let dispatch = dispatch(audit, &Captured::default());
@@ -143,10 +134,9 @@ fn a_full_disk_is_retried_reported_and_loses_nothing_once_space_returns() {
 }
 
 #[test]
+#[ignore = "needs root: mounts a small tmpfs; .ci/run runs it"]
 fn a_disk_that_fills_up_during_rotation_loses_nothing_and_the_chain_verifies() {
-    let Some(disk) = SmallDisk::mount("256k") else {
-        return;
-    };
+    let disk = SmallDisk::mount("256k");
     let trail = disk.dir.path().join("trail");
     let mut config = config(&trail);
     // Rotate every few records, so that the disk fills up around rotations too:
@@ -178,7 +168,11 @@ fn a_disk_that_fills_up_during_rotation_loses_nothing_and_the_chain_verifies() {
         .collect();
     assert_eq!(ns, want, "every event once, in order");
     assert!(
-        tracing_audit_core::segment::list_segments(&trail).unwrap().len() > 10,
+        tracing_audit::storage::Stream::open(&trail)
+            .unwrap()
+            .segments()
+            .len()
+            > 10,
         "the trail rotated"
     );
     let report = verify(&trail);
@@ -198,12 +192,12 @@ impl Drop for Immutable<'_> {
 }
 
 #[test]
+#[ignore = "needs root: chattr +i; .ci/run runs it"]
 fn a_directory_refusing_new_segments_is_retried_and_loses_nothing() {
-    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        eprintln!("SKIPPED: chattr +i needs root");
-        return;
-    }
+    assert!(
+        crate::common::is_root(),
+        "chattr +i needs root: run as root with `-- --ignored`"
+    );
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
     let mut config = config(&trail);

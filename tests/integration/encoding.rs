@@ -1,7 +1,7 @@
 //! Hostile values: one line per record, faithfully escaped, oversized values cut
 //! with a visible marker, and the trail still verifies.
 
-use tracing_audit::{Event, Writer};
+use tracing_audit::storage::{Event, Writer};
 
 use crate::common::{config, lines, segments, verify};
 
@@ -96,18 +96,12 @@ fn non_finite_floats_are_written_as_strings() {
 
 #[test]
 fn gap_records_say_how_many_events_were_lost_and_when() {
-    use tracing_audit::{Gap, Timestamp};
+    use tracing_audit::storage::{Gap, Timestamp};
     let dir = tempfile::tempdir().unwrap();
     let mut w = Writer::open(config(dir.path())).unwrap();
     let from = Timestamp::parse("2026-11-23T10:00:00Z").unwrap();
     let to = Timestamp::parse("2026-11-23T10:00:05.5Z").unwrap();
-    w.append(&[Gap {
-        count: 17,
-        from,
-        to,
-        reason: "queue_full".into(),
-    }
-    .into()])
+    w.append(&[Gap::new(17, from, to, "queue_full").into()])
         .unwrap();
     w.close().unwrap();
     let rec: serde_json::Value = serde_json::from_str(&lines(&segments(dir.path())[0])[1]).unwrap();

@@ -1,13 +1,15 @@
 //! The independent Python verifier (written from docs/FORMAT.md alone) agrees with
-//! `audit verify --json` (`Report::to_json`) on intact and tampered trails, and the
+//! `audit verify --json` (`tracing_audit_cli::report_json`, what the binary prints) on intact and tampered trails, and the
 //! worked example in docs/FORMAT.md verifies.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tracing_audit::{Key, VerifyOptions, verify_dir};
 use serde_json::Value;
+use tracing_audit::Key;
+use tracing_audit::verify::{VerifyOptions, verify_dir};
+use tracing_audit_cli::report_json;
 
 use crate::common::{key, verify};
 use crate::tamper::{CASES, trail};
@@ -66,13 +68,13 @@ fn python_verifier_agrees_on_intact_and_tampered_trails() {
     let keys = tempfile::tempdir().unwrap();
     let kf = key_file(keys.path(), &"5a".repeat(32));
     let intact = trail();
-    let rust = essence(&verify(intact.path()).to_json());
+    let rust = essence(&report_json(&verify(intact.path())));
     assert_eq!(rust["ok"], true);
     assert_eq!(essence(&python_verify(intact.path(), &kf)), rust);
     for (name, _, tamper) in CASES {
         let dir = trail();
         tamper(dir.path());
-        let rust = essence(&verify(dir.path()).to_json());
+        let rust = essence(&report_json(&verify(dir.path())));
         assert_eq!(rust["ok"], false, "{name}");
         assert_eq!(
             essence(&python_verify(dir.path(), &kf)),
@@ -90,20 +92,17 @@ fn python_verifier_rejects_a_wrong_key_like_rust() {
     let dir = trail();
     let rust = verify_dir(
         dir.path(),
-        &VerifyOptions {
-            key: Some(Key::from_hex(&other).unwrap()),
-            ..Default::default()
-        },
+        &VerifyOptions::new().key(Key::from_hex(&other).unwrap()),
     )
     .unwrap();
     assert!(
         rust.failures
             .iter()
-            .all(|f| f.kind == tracing_audit::FailureKind::MacMismatch)
+            .all(|f| f.kind == tracing_audit::verify::FailureKind::MacMismatch)
     );
     assert_eq!(
         essence(&python_verify(dir.path(), &kf)),
-        essence(&rust.to_json())
+        essence(&report_json(&rust))
     );
 }
 
@@ -129,14 +128,7 @@ fn format_doc_example_verifies() {
     let demo = Key::from_hex(DEMO_KEY).unwrap();
     assert_eq!(open["key_id"], demo.id(), "the doc's key id");
     assert!(doc.contains(&format!("Its key id is `{}`", demo.id())));
-    let report = verify_dir(
-        &trail,
-        &VerifyOptions {
-            key: Some(demo),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let report = verify_dir(&trail, &VerifyOptions::new().key(demo)).unwrap();
     assert!(report.ok(), "{:?}", report.failures);
     assert_eq!(report.records, 3);
     let kf = key_file(dir.path(), DEMO_KEY);

@@ -4,8 +4,8 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use tracing_audit::{AuditBuilder, AuditUnavailable, audit, audited, non_audit};
 use serde_json::Value;
+use tracing_audit::{AuditBuilder, AuditUnavailable, audit, audited, non_audit};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
 use crate::common::{Captured, config, key, trail_events as events};
@@ -96,7 +96,7 @@ fn sensitive_fields_are_fingerprinted_before_any_layer_sees_them() {
         );
         tracing::info!("narration after the audit event");
     });
-    let fp = tracing_audit::tracing_audit_layer::Fingerprinter::new(&key()).fingerprint(token);
+    let fp = tracing_audit::redaction::Fingerprinter::new(&key()).fingerprint(token);
     assert_eq!(events[0]["fields"]["token"], fp);
     assert!(!console.contains(token));
     assert!(
@@ -233,7 +233,7 @@ fn impl_trait_returns_redacted_arguments_and_panics() {
         assert!(caught.is_err(), "the panic goes on after the record");
     });
     assert_eq!(events.len(), 3);
-    let fp = tracing_audit::tracing_audit_layer::Fingerprinter::new(&key()).fingerprint("0xdeadbeef");
+    let fp = tracing_audit::redaction::Fingerprinter::new(&key()).fingerprint("0xdeadbeef");
     assert_eq!(events[0]["fields"]["handle"], fp);
     assert_eq!(events[0]["fields"]["gpu"], 3);
     // `vram_ptr` is the catalog's sensitive field; `handle` was redacted by argument.
@@ -312,8 +312,12 @@ fn sensitive_values_reach_no_layer_even_one_without_the_non_audit_filter() {
     guard.shutdown().unwrap();
     let console = console.text();
     let mut trail = String::new();
-    for seg in tracing_audit::tracing_audit_core::segment::list_segments(dir.path()).unwrap() {
-        trail.push_str(&std::fs::read_to_string(dir.path().join(&seg.file_name)).unwrap());
+    for record in tracing_audit::storage::Stream::open(dir.path())
+        .unwrap()
+        .records()
+    {
+        trail.push_str(record.unwrap().text().unwrap());
+        trail.push('\n');
     }
     for raw in [TOKEN, SECRET, SHOWN] {
         assert!(
@@ -322,7 +326,7 @@ fn sensitive_values_reach_no_layer_even_one_without_the_non_audit_filter() {
         );
         assert!(!trail.contains(raw), "{raw} in the trail:\n{trail}");
     }
-    let fp = |v: &str| tracing_audit::tracing_audit_layer::Fingerprinter::new(&key()).fingerprint(v);
+    let fp = |v: &str| tracing_audit::redaction::Fingerprinter::new(&key()).fingerprint(v);
     // The fmt layer saw the events — with fingerprints in place of the values.
     assert!(console.contains(&fp(TOKEN)), "{console}");
     assert!(console.contains(&fp(SECRET)), "{console}");
@@ -371,4 +375,41 @@ fn an_async_call_dropped_before_it_completes_is_recorded_as_canceled() {
         "canceled: the call was dropped before it completed"
     );
     assert!(events[0]["fields"].get("audit.outcome").is_none());
+}
+
+// Issue 9, bug 3: the catalog marks `actor.session` sensitive for `auth.success`;
+// `audit!` fingerprinted such members but `#[audited]` wrote them in clear.
+#[audited(action = "auth.success", actor = user, actor.session = session, skip(session))]
+fn log_in(user: &str, session: &str) -> Result<(), String> {
+    let _ = session;
+    Ok(())
+}
+
+#[test]
+fn catalog_sensitive_members_are_fingerprinted_by_audited_too() {
+    const SESSION: &str = "sess-audited-7f3a";
+    const SHOWN: &str = "sess-audit-macro-91c2";
+    let (events, console) = record(|| {
+        log_in("alice", SESSION).unwrap();
+        audit!(
+            action = "auth.success",
+            actor = "bob",
+            actor.session = SHOWN
+        );
+    });
+    let fp = |v: &str| tracing_audit::redaction::Fingerprinter::new(&key()).fingerprint(v);
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["actor"]["id"], "alice");
+    assert_eq!(events[0]["actor"]["session"], fp(SESSION));
+    assert_eq!(events[1]["actor"]["session"], fp(SHOWN));
+    for raw in [SESSION, SHOWN] {
+        assert!(
+            !console.contains(raw),
+            "{raw} in the fmt output:\n{console}"
+        );
+        assert!(
+            !events.iter().any(|e| e.to_string().contains(raw)),
+            "{raw} in the trail"
+        );
+    }
 }

@@ -2,7 +2,8 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use tracing_audit::{ErrorKind, Opened, Rotation, Writer};
+use tracing_audit::Rotation;
+use tracing_audit::storage::{ErrorKind, Opened, Writer};
 
 use crate::common::{config, event, file_name, lines, rewrite, segments, verify};
 
@@ -20,7 +21,8 @@ fn write_close_reopen_write_rotate_reopen_is_one_chain() {
     assert_eq!(w.opened(), &Opened::Clean);
     let seq_after_restart = w.next_seq();
     assert_eq!(
-        seq_after_restart, 5,
+        seq_after_restart,
+        Some(5),
         "open, 2 events, seal, then the new open"
     );
     for i in 0..20 {
@@ -201,8 +203,8 @@ fn another_key_is_refused() {
 
 #[test]
 fn durability_policies_say_whether_a_batch_was_fsynced() {
-    use tracing_audit::Durability;
     use std::time::Duration;
+    use tracing_audit::Durability;
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(dir.path());
     c.durability = Durability::Interval(Duration::from_secs(3600));

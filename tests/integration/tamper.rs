@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use tracing_audit::FailureKind;
 use sha2::{Digest as _, Sha256};
+use tracing_audit::verify::FailureKind;
 
 use crate::common::{file_name, lines, rewrite, segments, verify, write_trail};
 
@@ -256,7 +256,7 @@ fn all_failures_are_listed_after_the_first() {
 #[test]
 fn forgery_goes_unnoticed_without_the_key_but_is_reported_as_unchecked() {
     let dir = trail();
-    let report = tracing_audit::verify_dir(dir.path(), &Default::default()).unwrap();
+    let report = tracing_audit::verify::verify_dir(dir.path(), &Default::default()).unwrap();
     assert!(report.ok());
     assert!(!report.mac_checked);
 }

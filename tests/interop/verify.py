@@ -20,6 +20,7 @@ import re
 import sys
 
 SUFFIX_LEN = 148
+MAX_LINE = 16 << 20
 SUFFIX_RE = re.compile(rb',"hash":"([0-9a-f]{64})","mac":"([0-9a-f]{64})"\}\Z')
 SEGMENT_RE = re.compile(r"\Aseg-(\d{20})-(\d{8}T\d{6}Z)\.jsonl\Z")
 KINDS = {"open", "seal", "recovery", "gap", "event"}
@@ -78,7 +79,7 @@ def verify(directory, key):
         for raw in lines:
             line_no += 1
             m = SUFFIX_RE.search(raw)
-            if len(raw) < SUFFIX_LEN or not m or m.start() != len(raw) - SUFFIX_LEN or not raw.startswith(b"{"):
+            if len(raw) > MAX_LINE or len(raw) < SUFFIX_LEN or not m or m.start() != len(raw) - SUFFIX_LEN or not raw.startswith(b"{"):
                 fail("malformed_line")
                 resync = True
                 expected_seq += 1
