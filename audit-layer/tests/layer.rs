@@ -835,3 +835,36 @@ fn the_durability_interval_holds_when_the_service_goes_quiet() {
     );
     assert_verifies(&trail);
 }
+
+/// An event whose record would be longer than the format's maximum line cannot be
+/// written; the writer used to retry it for ever. It is skipped, never silently: a
+/// gap record with the reason `record_too_large`, and the dropped counter.
+#[test]
+fn an_event_too_large_for_one_line_becomes_a_gap_record_and_the_rest_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    // Values are cut at 16 KiB by default, so only a raised limit can make a record
+    // this large: 17 values of 1 MiB.
+    let config = WriterConfig::new(dir.path(), "layer-test", key())
+        .limits(tracing_audit_core::Limits::new().max_value_bytes(2 << 20));
+    let (audit, guard) = AuditBuilder::new(config).build().unwrap();
+    let big = "x".repeat(1 << 20);
+    tracing::dispatcher::with_default(&dispatch(audit, &Captured::default()), || {
+        tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = 0u64,
+            f0 = %big, f1 = %big, f2 = %big, f3 = %big, f4 = %big, f5 = %big, f6 = %big, f7 = %big,
+            f8 = %big, f9 = %big, f10 = %big, f11 = %big, f12 = %big, f13 = %big, f14 = %big,
+            f15 = %big, f16 = %big);
+        tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = 1u64);
+    });
+    guard.flush().unwrap();
+    assert_eq!(guard.health().dropped, 1);
+    guard.shutdown().unwrap();
+    let recs = records(dir.path());
+    let gaps: Vec<&Value> = recs.iter().filter(|r| r["kind"] == "gap").collect();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0]["reason"], "record_too_large");
+    assert_eq!(gaps[0]["count"], 1);
+    let events = events(dir.path());
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["fields"]["n"], 1);
+    assert_verifies(dir.path());
+}

@@ -10,7 +10,7 @@ use tracing_audit_core::Event;
 
 use super::Overflow;
 use super::control::{Control, FlushReply};
-use super::shared::Shared;
+use super::shared::{LossReason, Shared};
 use crate::error::{AuditError, ErrorKind};
 
 /// The sending side, used by the layer on the caller's thread and by the guard.
@@ -43,7 +43,7 @@ impl Queue {
         match result {
             Ok(()) => {}
             // Full: the writer will record a gap.
-            Err(true) => self.shared.record_loss(ts),
+            Err(true) => self.shared.record_loss(ts, LossReason::QueueFull),
             // The writer has stopped: nobody can record a gap any more, so say it here.
             Err(false) => self.shared.refuse(),
         }

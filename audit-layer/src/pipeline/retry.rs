@@ -3,8 +3,9 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tracing_audit_core::{Entry, Timestamp, Writer};
+use tracing_audit_core::{Entry, ErrorKind as CoreErrorKind, Timestamp, Writer};
 
+use super::shared::LossReason;
 use super::worker::Worker;
 
 /// The first pause after a failed write; it doubles up to [`MAX_BACKOFF`].
@@ -37,6 +38,28 @@ pub(super) fn write_with_retry(w: &mut Worker, batch: &[Entry]) -> Result<bool, 
                     w.shared.healthy.store(true, Ordering::Release);
                     w.meters.healthy.set(1.0);
                     return Ok(appended.durable);
+                }
+                Err(partial) if partial.error.kind() == CoreErrorKind::Encode => {
+                    // One entry cannot be written at all (its record would be longer
+                    // than a line may be): retrying cannot help. Skip it, never
+                    // silently: a gap record says so and the dropped counter rises.
+                    count_written(w, &rest[..partial.written]);
+                    let Some(bad) = rest.get(partial.written) else {
+                        return Ok(false);
+                    };
+                    eprintln!(
+                        "tracing-audit: an audit event was not written: {}",
+                        partial.error
+                    );
+                    w.shared.record_loss(entry_ts(bad), LossReason::TooLarge);
+                    if matches!(bad, Entry::Event(_)) {
+                        w.shared.unwritable_total.fetch_add(1, Ordering::AcqRel);
+                    }
+                    rest = &rest[partial.written + 1..];
+                    if rest.is_empty() {
+                        return Ok(false);
+                    }
+                    continue;
                 }
                 Err(partial) => {
                     w.shared.set_error(&partial.error);
@@ -95,4 +118,15 @@ fn count_written(w: &mut Worker, entries: &[Entry]) {
     w.shared.last_write_micros.store(now, Ordering::Relaxed);
     w.meters.written(entries);
     w.meters.last_write.set(now as f64 / 1e6);
+}
+
+/// When an entry happened (an event's time, a gap's last loss).
+fn entry_ts(entry: &Entry) -> Timestamp {
+    match entry {
+        Entry::Event(e) => e.ts,
+        Entry::Gap(g) => g.to,
+        // `Entry` is non-exhaustive for other crates.
+        #[allow(unreachable_patterns)]
+        _ => Timestamp::now(),
+    }
 }

@@ -8,6 +8,26 @@ use tracing_audit_core::{Gap, Timestamp};
 
 use crate::metrics::metric;
 
+/// Why events were lost before the writer could write them (the `reason` of their
+/// `gap` record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LossReason {
+    /// The overflow policy dropped them: the queue was full.
+    QueueFull,
+    /// The writer cannot encode them: their record would be longer than the
+    /// format's maximum line (`tracing_audit_core::MAX_LINE_BYTES`).
+    TooLarge,
+}
+
+impl LossReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            LossReason::QueueFull => "queue_full",
+            LossReason::TooLarge => "record_too_large",
+        }
+    }
+}
+
 /// Lost events not yet reported in a `gap` record.
 #[derive(Debug, Default)]
 struct Lost {
@@ -16,16 +36,42 @@ struct Lost {
     to: Option<Timestamp>,
 }
 
+impl Lost {
+    fn add(&mut self, ts: Timestamp) {
+        self.count += 1;
+        self.from = Some(self.from.map_or(ts, |f| f.min(ts)));
+        self.to = Some(self.to.map_or(ts, |t| t.max(ts)));
+    }
+
+    fn take(&mut self, reason: LossReason) -> Option<Gap> {
+        if self.count == 0 {
+            return None;
+        }
+        let gap = Gap::new(
+            self.count,
+            self.from.unwrap_or_else(Timestamp::now),
+            self.to.unwrap_or_else(Timestamp::now),
+            reason.as_str(),
+        );
+        *self = Lost::default();
+        Some(gap)
+    }
+}
+
 /// Counters and health, shared by the layer, the guard and the writer thread.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     /// The stream's service name: the `service` label of every metric.
     pub service: String,
     lost: Mutex<Lost>,
+    too_large: Mutex<Lost>,
     /// Events the writer thread has taken from the data queue.
     pub received: AtomicU64,
     /// Events written (whatever the durability).
     pub written_total: AtomicU64,
+    /// Events taken from the queue that can never be written (reported in a gap
+    /// record instead).
+    pub unwritable_total: AtomicU64,
     /// Events written and made durable per the durability setting.
     pub durable_total: AtomicU64,
     pub dropped_total: AtomicU64,
@@ -62,33 +108,34 @@ impl Shared {
         self.received
             .load(Ordering::Acquire)
             .saturating_sub(self.written_total.load(Ordering::Acquire))
+            .saturating_sub(self.unwritable_total.load(Ordering::Acquire))
     }
 
-    /// An event dropped by the overflow policy: the writer will report it in a gap
-    /// record.
-    pub(crate) fn record_loss(&self, ts: Timestamp) {
-        let mut lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
-        lost.count += 1;
-        lost.from.get_or_insert(ts);
-        lost.to = Some(ts);
+    /// An event lost before it was written: the writer will report it in a gap
+    /// record with `reason`, and the dropped counter rises.
+    pub(crate) fn record_loss(&self, ts: Timestamp, reason: LossReason) {
+        let lost = match reason {
+            LossReason::QueueFull => &self.lost,
+            LossReason::TooLarge => &self.too_large,
+        };
+        lost.lock().unwrap_or_else(PoisonError::into_inner).add(ts);
         self.dropped_total.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(metric::DROPPED, "service" => self.service.clone()).increment(1);
     }
 
-    /// The gap record for the events lost since the last one, if any.
-    pub(crate) fn take_gap(&self) -> Option<Gap> {
-        let mut lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
-        if lost.count == 0 {
-            return None;
-        }
-        let gap = Gap::new(
-            lost.count,
-            lost.from.unwrap_or_else(Timestamp::now),
-            lost.to.unwrap_or_else(Timestamp::now),
-            "queue_full",
-        );
-        *lost = Lost::default();
-        Some(gap)
+    /// The gap records for the events lost since the last ones, if any.
+    pub(crate) fn take_gaps(&self) -> impl Iterator<Item = Gap> {
+        let full = self
+            .lost
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(LossReason::QueueFull);
+        let large = self
+            .too_large
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(LossReason::TooLarge);
+        full.into_iter().chain(large)
     }
 
     /// An event emitted after the writer stopped: nobody can record a gap any more,

@@ -249,8 +249,9 @@ impl Worker {
         while self.shared.stalled.load(Ordering::Acquire) {
             std::thread::sleep(Duration::from_millis(1));
         }
-        if let Some(gap) = self.shared.take_gap() {
-            batch.insert(0, Entry::Gap(gap));
+        let gaps: Vec<Entry> = self.shared.take_gaps().map(Entry::Gap).collect();
+        if !gaps.is_empty() {
+            batch.splice(0..0, gaps);
         }
         if batch.is_empty() {
             return Ok(());
