@@ -1,6 +1,9 @@
 //! The one error type of the layer: [`AuditError`], with an [`ErrorKind`].
 
 use std::fmt;
+use std::sync::Arc;
+
+use crate::pipeline::WriteFailure;
 
 /// What kind of failure an [`AuditError`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,7 +37,7 @@ pub struct AuditError(Box<Inner>);
 struct Inner {
     kind: ErrorKind,
     message: String,
-    core: Option<tracing_audit_core::Error>,
+    core: Option<Arc<tracing_audit_core::Error>>,
     unwritten: u64,
 }
 
@@ -58,7 +61,22 @@ impl AuditError {
         AuditError(Box::new(Inner {
             kind,
             message: format!("{context}: {core}"),
-            core: Some(core),
+            core: Some(Arc::new(core)),
+            unwritten: 0,
+        }))
+    }
+
+    /// An error of `kind`: `message`, then the writer's failure (whose storage
+    /// error, if any, becomes the source).
+    pub(crate) fn from_failure(
+        kind: ErrorKind,
+        message: impl fmt::Display,
+        failure: WriteFailure,
+    ) -> AuditError {
+        AuditError(Box::new(Inner {
+            kind,
+            message: format!("{message}: {failure}"),
+            core: failure.core,
             unwritten: 0,
         }))
     }
@@ -76,7 +94,7 @@ impl AuditError {
 
     /// The storage error behind this one, if any (its `kind()` tells the class).
     pub fn core(&self) -> Option<&tracing_audit_core::Error> {
-        self.0.core.as_ref()
+        self.0.core.as_deref()
     }
 
     /// How many accepted events were not written (or not made durable) because of
@@ -92,7 +110,7 @@ impl From<tracing_audit_core::Error> for AuditError {
         AuditError(Box::new(Inner {
             kind: ErrorKind::Open,
             message: e.to_string(),
-            core: Some(e),
+            core: Some(Arc::new(e)),
             unwritten: 0,
         }))
     }
@@ -108,7 +126,7 @@ impl std::error::Error for AuditError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.0
             .core
-            .as_ref()
+            .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

@@ -155,16 +155,21 @@ impl AuditGuard {
                     .unwritten_events(left))
                 }
             }
-            Err((cause, 0)) => Err(AuditError::new(ErrorKind::Write, cause)),
-            Err((cause, unwritten)) => {
+            Err((failure, 0)) => Err(AuditError::from_failure(
+                ErrorKind::Write,
+                "the audit writer could not finish",
+                failure,
+            )),
+            Err((failure, unwritten)) => {
                 // Producers blocked on the full queue may have got in after the
                 // writer counted what was left: count them too.
                 let unwritten = unwritten.max(self.queue.unwritten());
-                Err(AuditError::new(
+                Err(AuditError::from_failure(
                     ErrorKind::Timeout,
-                    format!(
-                        "{unwritten} accepted audit events could not be written before the shutdown deadline: {cause}"
+                    format_args!(
+                        "{unwritten} accepted audit events could not be written before the shutdown deadline"
                     ),
+                    failure,
                 )
                 .unwritten_events(unwritten))
             }

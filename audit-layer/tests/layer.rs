@@ -785,6 +785,13 @@ fn with_a_disk_that_stays_broken_flush_and_shutdown_give_up_and_say_what_is_unwr
         )),
         "{text}"
     );
+    // The storage error is kept whole, as the source, not flattened into the text.
+    assert_eq!(
+        err.core().map(tracing_audit_core::Error::kind),
+        Some(tracing_audit_core::ErrorKind::Io),
+        "{err:?}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
     producer.join().unwrap();
     // What was durable before the crash survives, and the trail recovers.
     Writer::open(WriterConfig::new(&trail, "layer-test", key()))

@@ -60,9 +60,10 @@ impl Queue {
         }
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(AuditError::new(
+            Ok(Err(failure)) => Err(AuditError::from_failure(
                 ErrorKind::Write,
-                format!("the audit records could not be made durable: {e}"),
+                "the audit records could not be made durable",
+                failure,
             )
             .unwritten_events(self.unwritten())),
             Err(RecvTimeoutError::Timeout) => Err(self.timed_out("flush")),

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use tracing_audit_core::{Entry, ErrorKind as CoreErrorKind, Timestamp, Writer};
 
+use super::control::WriteFailure;
 use super::shared::LossReason;
 use super::worker::Worker;
 
@@ -25,13 +26,16 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// stream (its recovery record says so), then writes the whole failed attempt again:
 /// none of it is known to be durable. Records of it that did reach the disk then
 /// appear twice, with the same event `id`.
-pub(super) fn write_with_retry(w: &mut Worker, batch: &[Entry]) -> Result<bool, (String, usize)> {
+pub(super) fn write_with_retry(
+    w: &mut Worker,
+    batch: &[Entry],
+) -> Result<bool, (WriteFailure, usize)> {
     let mut backoff = FIRST_BACKOFF;
     // What is left to write: a failure after part of the batch was written (it
     // spanned a rotation) retries only the rest, so nothing is written twice.
     let mut rest = batch;
     loop {
-        let failure = match w.slot.as_mut() {
+        let mut failure = match w.slot.as_mut() {
             Some(writer) => match writer.append_partial(rest) {
                 Ok(appended) => {
                     count_written(w, rest);
@@ -70,10 +74,10 @@ pub(super) fn write_with_retry(w: &mut Worker, batch: &[Entry]) -> Result<bool, 
                         count_written(w, &rest[..partial.written]);
                         rest = &rest[partial.written..];
                     }
-                    partial.error.to_string()
+                    WriteFailure::core("cannot write the audit records", partial.error)
                 }
             },
-            None => "the audit stream is not open".to_owned(),
+            None => WriteFailure::new("the audit stream is not open (reopening it failed)"),
         };
         if w.slot.is_none() {
             match Writer::open(w.config.clone()) {
@@ -85,7 +89,13 @@ pub(super) fn write_with_retry(w: &mut Worker, batch: &[Entry]) -> Result<bool, 
                     );
                     w.slot = Some(writer);
                 }
-                Err(e) => w.shared.set_error(&e),
+                Err(e) => {
+                    w.shared.set_error(&e);
+                    failure = WriteFailure::core(
+                        format!("cannot reopen the audit stream after: {failure}"),
+                        e,
+                    );
+                }
             }
         }
         let pause = match w.shutdown {

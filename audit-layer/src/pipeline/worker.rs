@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use tracing_audit_core::{Durability, Entry, Event, Writer, WriterConfig};
 
-use super::control::{Control, PendingFlush};
+use super::control::{Control, PendingFlush, WriteFailure};
 use super::ids::EventIds;
 use super::queue::Queue;
 use super::shared::Shared;
@@ -39,7 +39,7 @@ const IDLE: Duration = Duration::from_secs(3600);
 /// Why the writer thread ended without writing everything: the cause (the last
 /// write error), and how many accepted events it could not write (0 when only the
 /// seal failed).
-pub(crate) type Stopped = (String, u64);
+pub(crate) type Stopped = (WriteFailure, u64);
 
 /// The handle of a running writer thread: its result arrives on `done`.
 #[derive(Debug)]
@@ -290,16 +290,19 @@ impl Worker {
 
     /// fsyncs what was written; a failure is reported in health (the next write
     /// reopens a stopped stream).
-    fn sync_now(&mut self) -> Result<(), String> {
+    fn sync_now(&mut self) -> Result<(), WriteFailure> {
         if self.dirty_since.is_none() {
             return Ok(());
         }
         let synced = match self.slot.as_mut() {
             Some(w) => w.sync().map_err(|e| {
                 self.shared.set_error(&e);
-                e.to_string()
+                // The flush error says what could not be done.
+                WriteFailure::core("", e)
             }),
-            None => Err("the audit stream is not open (reopening failed)".to_owned()),
+            None => Err(WriteFailure::new(
+                "the audit stream is not open (reopening it failed)",
+            )),
         };
         if synced.is_ok() {
             self.durable = self.written;
@@ -348,9 +351,11 @@ impl Worker {
         let sealed = match self.slot.take() {
             Some(w) => w.close().map_err(|e| {
                 self.shared.set_error(&e);
-                format!("the audit segment could not be sealed: {e}")
+                WriteFailure::core("the audit segment could not be sealed", e)
             }),
-            None => Err("the audit stream is not open (reopening failed)".to_owned()),
+            None => Err(WriteFailure::new(
+                "the audit stream is not open (reopening it failed)",
+            )),
         };
         if sealed.is_ok() {
             self.durable = self.written;
@@ -363,16 +368,20 @@ impl Worker {
 
     /// Gives up after the shutdown deadline: counts what is left (the failed part of
     /// the batch and everything still queued) and tells the waiting flushes.
-    fn give_up(mut self, (message, left_in_batch): Stopped) -> Stopped {
+    fn give_up(mut self, (failure, left_in_batch): Stopped) -> Stopped {
         self.shared.closed.store(true, Ordering::Release);
         let queued = self.data.try_iter().count() as u64;
         let unwritten = left_in_batch + queued;
         for f in self.flushes.drain(..) {
-            let _ = f.reply.send(Err(format!(
-                "{unwritten} accepted audit events could not be written before the shutdown deadline: {message}"
-            )));
+            let _ = f.reply.send(Err(WriteFailure {
+                context: format!(
+                    "{unwritten} accepted audit events could not be written before the shutdown deadline; {}",
+                    failure.context
+                ),
+                core: failure.core.clone(),
+            }));
         }
-        (message, unwritten)
+        (failure, unwritten)
     }
 }
 
