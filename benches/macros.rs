@@ -8,8 +8,8 @@
 
 use std::hint::black_box;
 
-use tracing_audit::audited;
 use criterion::{Criterion, criterion_group, criterion_main};
+use tracing_audit::audited;
 
 #[inline(never)]
 fn plain(pool: &str, size: u64) -> Result<u64, String> {

@@ -391,7 +391,7 @@ struct Head {
 
 /// A function with a signature that parses, and a body or not.
 enum Parsed {
-    Head(Head),
+    Head(Box<Head>),
     /// No `{ … }` body (a declaration such as `fn f();`): where it should start.
     NoBody(Span),
 }
@@ -408,12 +408,12 @@ fn parse_head(input: ParseStream<'_>) -> syn::Result<Parsed> {
     if !input.is_empty() {
         return Ok(Parsed::NoBody(input.span()));
     }
-    Ok(Parsed::Head(Head {
+    Ok(Parsed::Head(Box::new(Head {
         attrs,
         vis,
         sig,
         body,
-    }))
+    })))
 }
 
 /// The statements of a body, with its inner attributes apart.
@@ -440,7 +440,7 @@ pub(crate) fn item(tokens: TokenStream) -> Item {
         .into_iter()
         .any(|t| matches!(&t, TokenTree::Ident(i) if i == "fn"));
     let head = match parse_head.parse2(tokens) {
-        Ok(Parsed::Head(h)) => h,
+        Ok(Parsed::Head(h)) => *h,
         Ok(Parsed::NoBody(span)) => {
             return Item::NotAFunction(syn::Error::new(span, "expected a body `{ … }`"));
         }

@@ -65,8 +65,13 @@ pub(crate) fn audited(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(_) => None,
     };
     if let Item::Unparsed { error, .. } = &parsed {
-        // The real error, where it is; the item is emitted unchanged below.
-        cx.syn_error(error.clone());
+        // The real error, where it is; the item is emitted unchanged below. Never
+        // the item alone: should syn fail on code rustc accepts, the function would
+        // compile without its audit record.
+        cx.error(
+            error.span(),
+            format!("#[audited] cannot parse this function, so it is left as written: {error}"),
+        );
     }
     match (cx.check(), valid, &args, parsed, &loaded) {
         (Ok(()), Some(v), Ok(args), Item::Function(f), Ok(loaded)) => {

@@ -141,7 +141,8 @@ fn arguments_exist(cx: &Ctxt, args: &Args, sig: &Signature) {
         for n in names {
             let text = n.unraw().to_string();
             let exists = function_arguments(sig).any(|a| a.unraw() == text);
-            if !exists && !(allow_self && text == "self") {
+            let self_in_skip = allow_self && text == "self";
+            if !(exists || self_in_skip) {
                 cx.error(
                     n.span(),
                     format!("`{list}({text})`: the function has no argument `{text}`"),
