@@ -128,16 +128,27 @@ impl AuditGuard {
             }
             // The thread is stuck (a hung disk, a stalled write): leave it, and say
             // what it holds.
-            Err(RecvTimeoutError::Timeout) => return Err(self.queue.timed_out("shutdown")),
+            Err(RecvTimeoutError::Timeout) => {
+                let left = self.queue.unwritten();
+                return Err(self.queue.timed_out("shutdown", left, "written"));
+            }
             Err(RecvTimeoutError::Disconnected) => {
+                let why = match handle.thread.join() {
+                    Err(payload) => payload
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic without a message".to_owned()),
+                    Ok(()) => "no result".to_owned(),
+                };
+                let left = self.queue.unwritten();
                 return Err(AuditError::new(
                     ErrorKind::Stopped,
                     format!(
-                        "the audit writer thread panicked; {} accepted events were not written",
-                        self.queue.unwritten()
+                        "the audit writer thread stopped ({why}); {left} accepted events were not written"
                     ),
                 )
-                .unwritten_events(self.queue.unwritten()));
+                .unwritten_events(left));
             }
         };
         match result {
@@ -161,9 +172,9 @@ impl AuditGuard {
                 failure,
             )),
             Err((failure, unwritten)) => {
-                // Producers blocked on the full queue may have got in after the
-                // writer counted what was left: count them too.
-                let unwritten = unwritten.max(self.queue.unwritten());
+                // The writer emptied the queue when it gave up: what is in it now
+                // came from producers that were blocked on it, and is lost too.
+                let unwritten = unwritten + self.queue.queue_depth() as u64;
                 Err(AuditError::from_failure(
                     ErrorKind::Timeout,
                     format_args!(

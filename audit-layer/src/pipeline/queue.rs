@@ -65,13 +65,18 @@ impl Queue {
                 "the audit records could not be made durable",
                 failure,
             )
-            .unwritten_events(self.unwritten())),
-            Err(RecvTimeoutError::Timeout) => Err(self.timed_out("flush")),
-            Err(RecvTimeoutError::Disconnected) => Err(AuditError::new(
-                ErrorKind::Stopped,
-                "the audit writer stopped before the flush completed",
-            )
-            .unwritten_events(self.unwritten())),
+            .unwritten_events(self.not_durable())),
+            Err(RecvTimeoutError::Timeout) => Err(self.flush_timed_out()),
+            Err(RecvTimeoutError::Disconnected) => {
+                let left = self.not_durable();
+                Err(AuditError::new(
+                    ErrorKind::Stopped,
+                    format!(
+                        "the audit writer stopped before the flush completed; {left} accepted events are not durable"
+                    ),
+                )
+                .unwritten_events(left))
+            }
         }
     }
 
@@ -82,9 +87,14 @@ impl Queue {
         let _ = self.control.send(Control::Shutdown { deadline });
     }
 
-    /// The error of a flush or shutdown that reached its deadline.
-    pub(crate) fn timed_out(&self, what: &str) -> AuditError {
-        let unwritten = self.unwritten();
+    /// The error of a flush that reached its deadline.
+    fn flush_timed_out(&self) -> AuditError {
+        self.timed_out("flush", self.not_durable(), "durable")
+    }
+
+    /// The error of a flush or shutdown that reached its deadline with `left` events
+    /// not yet `what`.
+    pub(crate) fn timed_out(&self, op: &str, left: u64, what: &str) -> AuditError {
         let cause = self.shared.last_error().map_or_else(
             || "the writer made no progress".to_owned(),
             |e| format!("last error: {e}"),
@@ -92,16 +102,24 @@ impl Queue {
         AuditError::new(
             ErrorKind::Timeout,
             format!(
-                "the audit {what} reached its deadline with {unwritten} accepted events not yet written ({cause})"
+                "the audit {op} reached its deadline with {left} accepted events not yet {what} ({cause})"
             ),
         )
-        .unwritten_events(unwritten)
+        .unwritten_events(left)
     }
 
     /// Accepted events not yet written: those the writer holds and those still in
-    /// the queue (the queue keeps its length after the writer thread is gone).
+    /// the queue (crossbeam's bounded channel keeps its messages, and its length,
+    /// after the receiver is gone). May count one batch too many, never too few.
     pub(crate) fn unwritten(&self) -> u64 {
-        self.shared.in_hand() + self.data.len() as u64
+        let queued = self.data.len() as u64;
+        self.shared.in_hand(&self.shared.written_total) + queued
+    }
+
+    /// Accepted events not yet durable (written or not).
+    pub(crate) fn not_durable(&self) -> u64 {
+        let queued = self.data.len() as u64;
+        self.shared.in_hand(&self.shared.durable_total) + queued
     }
 
     pub(crate) fn queue_depth(&self) -> usize {

@@ -88,6 +88,12 @@ pub(super) fn write_with_retry(
                         rest.len()
                     );
                     w.slot = Some(writer);
+                    // What was written before this batch and not yet fsynced may be
+                    // lost with the stopped writer: a gap record says so.
+                    if w.unsynced.count() > 0 {
+                        let unsynced = std::mem::take(&mut w.unsynced);
+                        w.shared.record_unsynced(unsynced);
+                    }
                 }
                 Err(e) => {
                     w.shared.set_error(&e);

@@ -17,6 +17,11 @@ pub(crate) enum LossReason {
     /// The writer cannot encode them: their record would be longer than the
     /// format's maximum line (`tracing_audit_core::MAX_LINE_BYTES`).
     TooLarge,
+    /// They were written, but the fsync that should have made them durable failed:
+    /// they may or may not be in the trail before this record (the kernel may have
+    /// dropped the pages). Only with `Durability::Interval` or `Never`; a batch
+    /// fsynced with `EveryBatch` is written again instead.
+    FsyncFailed,
 }
 
 impl LossReason {
@@ -24,20 +29,21 @@ impl LossReason {
         match self {
             LossReason::QueueFull => "queue_full",
             LossReason::TooLarge => "record_too_large",
+            LossReason::FsyncFailed => "fsync_failed",
         }
     }
 }
 
 /// Lost events not yet reported in a `gap` record.
 #[derive(Debug, Default)]
-struct Lost {
+pub(crate) struct Lost {
     count: u64,
     from: Option<Timestamp>,
     to: Option<Timestamp>,
 }
 
 impl Lost {
-    fn add(&mut self, ts: Timestamp) {
+    pub(crate) fn add(&mut self, ts: Timestamp) {
         self.count += 1;
         self.from = Some(self.from.map_or(ts, |f| f.min(ts)));
         self.to = Some(self.to.map_or(ts, |t| t.max(ts)));
@@ -56,6 +62,22 @@ impl Lost {
         *self = Lost::default();
         Some(gap)
     }
+
+    /// Adds everything in `other` to this account.
+    fn absorb(&mut self, other: Lost) {
+        if other.count == 0 {
+            return;
+        }
+        self.count += other.count;
+        for ts in [other.from, other.to].into_iter().flatten() {
+            self.from = Some(self.from.map_or(ts, |f| f.min(ts)));
+            self.to = Some(self.to.map_or(ts, |t| t.max(ts)));
+        }
+    }
+
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
 }
 
 /// Counters and health, shared by the layer, the guard and the writer thread.
@@ -65,6 +87,7 @@ pub(crate) struct Shared {
     pub service: String,
     lost: Mutex<Lost>,
     too_large: Mutex<Lost>,
+    fsync_failed: Mutex<Lost>,
     /// Events the writer thread has taken from the data queue.
     pub received: AtomicU64,
     /// Events written (whatever the durability).
@@ -104,23 +127,42 @@ impl Shared {
 
     /// Events taken from the queue but not yet written (add the queue's length for
     /// every accepted event not yet written).
-    pub(crate) fn in_hand(&self) -> u64 {
-        self.received
-            .load(Ordering::Acquire)
-            .saturating_sub(self.written_total.load(Ordering::Acquire))
-            .saturating_sub(self.unwritable_total.load(Ordering::Acquire))
+    ///
+    /// `done` is the writer's count of events written (or made durable, for a
+    /// flush); it is read before `received`, so that an event in motion is counted
+    /// once too often rather than not at all.
+    pub(crate) fn in_hand(&self, done: &AtomicU64) -> u64 {
+        let done = done.load(Ordering::Acquire) + self.unwritable_total.load(Ordering::Acquire);
+        self.received.load(Ordering::Acquire).saturating_sub(done)
     }
 
     /// An event lost before it was written: the writer will report it in a gap
     /// record with `reason`, and the dropped counter rises.
     pub(crate) fn record_loss(&self, ts: Timestamp, reason: LossReason) {
-        let lost = match reason {
-            LossReason::QueueFull => &self.lost,
-            LossReason::TooLarge => &self.too_large,
-        };
-        lost.lock().unwrap_or_else(PoisonError::into_inner).add(ts);
+        self.account(reason)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(ts);
         self.dropped_total.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(metric::DROPPED, "service" => self.service.clone()).increment(1);
+    }
+
+    /// Events written whose durability a failed fsync made unknown: the writer
+    /// reports them in a gap record (they are not counted as dropped: they may well
+    /// be in the trail).
+    pub(crate) fn record_unsynced(&self, lost: Lost) {
+        self.account(LossReason::FsyncFailed)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .absorb(lost);
+    }
+
+    fn account(&self, reason: LossReason) -> &Mutex<Lost> {
+        match reason {
+            LossReason::QueueFull => &self.lost,
+            LossReason::TooLarge => &self.too_large,
+            LossReason::FsyncFailed => &self.fsync_failed,
+        }
     }
 
     /// The gap records for the events lost since the last ones, if any.
@@ -135,7 +177,12 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take(LossReason::TooLarge);
-        full.into_iter().chain(large)
+        let unsynced = self
+            .fsync_failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(LossReason::FsyncFailed);
+        full.into_iter().chain(large).chain(unsynced)
     }
 
     /// An event emitted after the writer stopped: nobody can record a gap any more,

@@ -13,7 +13,7 @@ use tracing_audit_core::{Durability, Entry, Event, Writer, WriterConfig};
 use super::control::{Control, PendingFlush, WriteFailure};
 use super::ids::EventIds;
 use super::queue::Queue;
-use super::shared::Shared;
+use super::shared::{Lost, Shared};
 use super::{Overflow, retry};
 use crate::catalog::Catalogued;
 use crate::metrics::Meters;
@@ -64,9 +64,10 @@ pub(crate) fn start(
     let thread = std::thread::Builder::new()
         .name("audit-writer".into())
         .spawn(move || {
-            let shared = Arc::clone(&worker.shared);
+            // Set even if the thread panics: the layer then refuses (and counts)
+            // new events, and health says the writer is gone.
+            let _closed = CloseOnExit(Arc::clone(&worker.shared));
             let result = worker.run();
-            shared.closed.store(true, Ordering::Release);
             // The guard may have stopped waiting (its deadline passed); then the
             // result was already reported as a timeout.
             let _ = done_tx.send(result);
@@ -84,6 +85,15 @@ pub(crate) fn start(
             done: done_rx,
         },
     ))
+}
+
+/// Marks the pipeline closed when the writer thread ends, however it ends.
+struct CloseOnExit(Arc<Shared>);
+
+impl Drop for CloseOnExit {
+    fn drop(&mut self) {
+        self.0.closed.store(true, Ordering::Release);
+    }
 }
 
 pub(super) struct Worker {
@@ -106,6 +116,10 @@ pub(super) struct Worker {
     durable: u64,
     /// Since when written data waits for an fsync (interval or no durability).
     dirty_since: Option<Instant>,
+    /// The events written but not yet durable (interval or no durability), apart
+    /// from the batch being written: if an fsync fails, their durability is
+    /// unknown, and a gap record says so.
+    pub(super) unsynced: Lost,
     flushes: Vec<PendingFlush>,
     /// Set by a shutdown request: when to give up.
     pub(super) shutdown: Option<Instant>,
@@ -138,6 +152,7 @@ impl Worker {
             written: 0,
             durable: 0,
             dirty_since: None,
+            unsynced: Lost::default(),
             flushes: Vec::new(),
             shutdown: None,
         }
@@ -214,12 +229,26 @@ impl Worker {
 
     /// Waits up to `d` for a control request (the pause between write retries).
     pub(super) fn wait_control(&mut self, d: Duration) {
-        match self.control.recv_timeout(d) {
-            Ok(c) => {
-                self.take_control(c);
-                self.poll_control();
+        let until = Instant::now() + d;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
             }
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+            match self.control.recv_timeout(left) {
+                Ok(c) => {
+                    self.take_control(c);
+                    if self.shutdown.is_some() {
+                        // The caller checks the deadline now.
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => return,
+                Err(RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(left);
+                    return;
+                }
+            }
         }
     }
 
@@ -265,8 +294,19 @@ impl Worker {
         if durable {
             self.durable = self.written;
             self.dirty_since = None;
+            self.unsynced = Lost::default();
         } else {
             self.dirty_since.get_or_insert(started);
+            for entry in batch.iter() {
+                if let Entry::Event(e) = entry {
+                    self.unsynced.add(e.ts);
+                }
+            }
+            if self.config.durability == Durability::EveryBatch {
+                // Only when an entry was skipped (too large): what was written
+                // before it still has to be durable now.
+                let _ = self.sync_now();
+            }
         }
         self.shared
             .durable_total
@@ -304,19 +344,42 @@ impl Worker {
                 "the audit stream is not open (reopening it failed)",
             )),
         };
-        if synced.is_ok() {
-            self.durable = self.written;
+        if synced.is_err() {
+            // What was written since the last fsync may or may not be on disk now
+            // (the kernel may have dropped the pages). It cannot be written again
+            // (it is no longer in memory), so a chained gap record says so; the
+            // stream is reopened (the failed fsync stopped the writer) to write it.
+            if self.slot.as_ref().is_some_and(Writer::is_poisoned) {
+                self.slot = None;
+            }
+            let unsynced = std::mem::take(&mut self.unsynced);
+            self.shared.record_unsynced(unsynced);
             self.dirty_since = None;
-            self.shared
-                .durable_total
-                .store(self.durable, Ordering::Release);
+            let mut nothing = Vec::new();
+            // Only fails once a shutdown gave up; the shutdown reports that.
+            let _ = self.write(&mut nothing);
         }
+        // Every event written is now durable, or reported in a gap record.
+        self.durable = self.written;
+        self.dirty_since = None;
+        self.unsynced = Lost::default();
+        self.shared
+            .durable_total
+            .store(self.durable, Ordering::Release);
         synced
     }
 
     /// Answers the flushes whose events are all written, fsyncing first if needed.
     fn answer_flushes(&mut self) {
         if !self.flushes.iter().any(|f| f.upto <= self.written) {
+            return;
+        }
+        // Gap records waiting to be written are part of what a flush covers.
+        let mut nothing = Vec::new();
+        if let Err((failure, _)) = self.write(&mut nothing) {
+            for f in self.flushes.drain(..) {
+                let _ = f.reply.send(Err(failure.clone()));
+            }
             return;
         }
         let synced = self.sync_now();
