@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tracing_audit_core::{Durability, Event, Key, WriterConfig};
-use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder, Redactor};
+use tracing_audit_layer::bench_support::Redactor;
+use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 fn typical() -> Event {

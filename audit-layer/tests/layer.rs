@@ -216,11 +216,33 @@ fn span_context_fills_actor_request_and_tenancy() {
 }
 
 fn emit(dispatch: &Dispatch, n: u64) {
+    emit_range(dispatch, 0, n);
+}
+
+/// Emits `task.submitted` events whose field `n` runs from `from` to `to - 1`.
+fn emit_range(dispatch: &Dispatch, from: u64, to: u64) {
     tracing::dispatcher::with_default(dispatch, || {
-        for i in 0..n {
-            tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = i);
+        for n in from..to {
+            tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = n);
         }
     });
+}
+
+/// A stream at `trail` whose file-system calls go through a fault-injecting
+/// backend, and that backend.
+fn faulty(trail: &Path) -> (tracing_audit_core::storage::FaultStorage, WriterConfig) {
+    let faults = tracing_audit_core::storage::FaultStorage::new();
+    let config = WriterConfig::new(trail, "layer-test", key()).storage(Arc::new(faults.clone()));
+    (faults, config)
+}
+
+/// Opens the stream at `trail` with the real file system (recovering it after a
+/// simulated crash) and closes it again.
+fn recover(trail: &Path) {
+    Writer::open(WriterConfig::new(trail, "layer-test", key()))
+        .unwrap()
+        .close()
+        .unwrap();
 }
 
 #[test]
@@ -538,26 +560,17 @@ fn with_a_catalog_the_layer_treats_plain_events_as_the_macros_would() {
 
 #[test]
 fn a_failed_fsync_reopens_the_stream_and_writes_the_unconfirmed_events_again() {
-    use tracing_audit_core::storage::{FaultStorage, Op};
+    use tracing_audit_core::storage::Op;
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
-    let faults = FaultStorage::new();
-    let config =
-        WriterConfig::new(&trail, "layer-test", key()).storage(std::sync::Arc::new(faults.clone()));
+    let (faults, config) = faulty(&trail);
     let (audit, guard) = AuditBuilder::new(config).build().unwrap();
     let dispatch = dispatch(audit, &Captured::default());
-    let emit_range = |from: u64, to: u64| {
-        tracing::dispatcher::with_default(&dispatch, || {
-            for n in from..to {
-                tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = n);
-            }
-        });
-    };
-    emit_range(0, 5);
+    emit_range(&dispatch, 0, 5);
     guard.flush().unwrap();
     // The disk reports an error on the next fsync: the writer stops, as it must.
     faults.fail_next(Op::SyncData, 5); // EIO
-    emit_range(5, 20);
+    emit_range(&dispatch, 5, 20);
     guard.flush().unwrap(); // returns once everything is durable again
     let health = guard.health();
     assert!(health.write_errors >= 1, "{health:?}");
@@ -566,7 +579,7 @@ fn a_failed_fsync_reopens_the_stream_and_writes_the_unconfirmed_events_again() {
         health.last_error.unwrap().contains("cannot fsync segment"),
         "the error says what failed"
     );
-    emit_range(20, 25);
+    emit_range(&dispatch, 20, 25);
     guard.shutdown().unwrap();
 
     let recs = records(&trail);
@@ -593,28 +606,19 @@ fn a_failed_fsync_reopens_the_stream_and_writes_the_unconfirmed_events_again() {
 
 #[test]
 fn a_failed_fsync_in_a_flush_is_reported_and_the_writer_goes_on() {
-    use tracing_audit_core::storage::{FaultStorage, Op};
+    use tracing_audit_core::storage::Op;
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
-    let faults = FaultStorage::new();
-    let mut config =
-        WriterConfig::new(&trail, "layer-test", key()).storage(std::sync::Arc::new(faults.clone()));
+    let (faults, mut config) = faulty(&trail);
     config.durability = tracing_audit_core::Durability::Never; // fsync only when flushed
     let (audit, guard) = AuditBuilder::new(config).build().unwrap();
     let dispatch = dispatch(audit, &Captured::default());
-    let emit_range = |from: u64, to: u64| {
-        tracing::dispatcher::with_default(&dispatch, || {
-            for n in from..to {
-                tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = n);
-            }
-        });
-    };
-    emit_range(0, 10);
+    emit_range(&dispatch, 0, 10);
     faults.fail_next(Op::SyncData, 5); // EIO
     let err = guard.flush().unwrap_err().to_string();
     assert!(err.contains("cannot fsync segment"), "{err}");
     // The pipeline is still there: later events are written, and flushed.
-    emit_range(10, 20);
+    emit_range(&dispatch, 10, 20);
     guard.flush().unwrap();
     assert!(guard.is_healthy());
     guard.shutdown().unwrap();
@@ -765,11 +769,9 @@ sensitive = ["reason", "actor", "patient"]
 /// broke are all there.
 #[test]
 fn with_a_disk_that_stays_broken_flush_and_shutdown_give_up_and_say_what_is_unwritten() {
-    use tracing_audit_core::storage::FaultStorage;
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
-    let faults = FaultStorage::new();
-    let config = WriterConfig::new(&trail, "layer-test", key()).storage(Arc::new(faults.clone()));
+    let (faults, config) = faulty(&trail);
     let (audit, guard) = AuditBuilder::new(config).queue_capacity(4).build().unwrap();
     let dispatch = dispatch(audit, &Captured::default());
     emit(&dispatch, 2);
@@ -819,10 +821,7 @@ fn with_a_disk_that_stays_broken_flush_and_shutdown_give_up_and_say_what_is_unwr
     assert!(std::error::Error::source(&err).is_some());
     producer.join().unwrap();
     // What was durable before the crash survives, and the trail recovers.
-    Writer::open(WriterConfig::new(&trail, "layer-test", key()))
-        .unwrap()
-        .close()
-        .unwrap();
+    recover(&trail);
     assert_eq!(events(&trail).len(), 2);
     assert_verifies(&trail);
 }
@@ -833,12 +832,9 @@ fn with_a_disk_that_stays_broken_flush_and_shutdown_give_up_and_say_what_is_unwr
 /// loses nothing.
 #[test]
 fn the_durability_interval_holds_when_the_service_goes_quiet() {
-    use tracing_audit_core::storage::FaultStorage;
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
-    let faults = FaultStorage::new();
-    let mut config =
-        WriterConfig::new(&trail, "layer-test", key()).storage(Arc::new(faults.clone()));
+    let (faults, mut config) = faulty(&trail);
     // Long enough that the burst below comes well within one interval of the
     // flush, so that only a timer can make it durable.
     config.durability = tracing_audit_core::Durability::Interval(std::time::Duration::from_secs(2));
@@ -858,10 +854,7 @@ fn the_durability_interval_holds_when_the_service_goes_quiet() {
     faults.crash_now(); // a power cut: only what was fsynced stays
     // The shutdown fails (the disk is gone); what matters is what was durable.
     let _ = guard.shutdown_within(std::time::Duration::from_millis(100));
-    Writer::open(WriterConfig::new(&trail, "layer-test", key()))
-        .unwrap()
-        .close()
-        .unwrap();
+    recover(&trail);
     assert_eq!(
         events(&trail).len(),
         7,
@@ -909,12 +902,10 @@ fn an_event_too_large_for_one_line_becomes_a_gap_record_and_the_rest_is_written(
 /// firing at once, again and again, after such a failure).
 #[test]
 fn a_failed_fsync_on_the_interval_timer_is_recorded_once_and_the_writer_goes_on() {
-    use tracing_audit_core::storage::{FaultStorage, Op};
+    use tracing_audit_core::storage::Op;
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
-    let faults = FaultStorage::new();
-    let mut config =
-        WriterConfig::new(&trail, "layer-test", key()).storage(Arc::new(faults.clone()));
+    let (faults, mut config) = faulty(&trail);
     // Long enough that the burst comes within one interval of the flush: the failing
     // fsync is the timer's, not one inside the next append.
     config.durability = tracing_audit_core::Durability::Interval(std::time::Duration::from_secs(2));
