@@ -235,7 +235,10 @@ fn audit_arg(cx: &Ctxt, raw: Raw) -> Option<Arg> {
 
 /// The arguments `#[audited]` takes, for the "unknown argument" message.
 fn audited_expected() -> String {
-    let members: Vec<&str> = std::iter::once("actor")
+    // `actor`, the short name of `actor.id`, first.
+    let actor = Member::ActorId.name().split('.').next();
+    let members: Vec<&str> = actor
+        .into_iter()
         .chain(Member::ALL.iter().map(|m| m.name()))
         .collect();
     format!(

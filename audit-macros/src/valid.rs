@@ -231,20 +231,19 @@ impl Provided {
     }
 
     /// A required name is provided by a member or name it names (`actor` and
-    /// `actor.id` are one); `actor` also by any member of the actor (`actor.ip = …`).
+    /// `actor.id` are one); a group of members (`actor`) also by any member of the
+    /// group (`actor.ip = …`).
     fn satisfies(&self, required: &str) -> bool {
-        let actor = [
-            Member::ActorId,
-            Member::ActorIp,
-            Member::ActorAuth,
-            Member::ActorSession,
-        ];
+        let in_group = |m: &Member| {
+            m.name()
+                .strip_prefix(required)
+                .is_some_and(|rest| rest.starts_with('.'))
+        };
         self.names.iter().any(|n| Member::same_name(n, required))
             || self
                 .members
                 .iter()
-                .any(|m| Member::same_name(m.name(), required))
-            || (required == "actor" && self.members.iter().any(|m| actor.contains(m)))
+                .any(|m| Member::same_name(m.name(), required) || in_group(m))
     }
 }
 
