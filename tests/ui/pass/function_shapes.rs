@@ -91,10 +91,10 @@ async fn emits_in_async(pool: &str) {
 }
 
 fn emits_with_context() {
+    // A `?name` shorthand field records a local binding's Debug text.
+    let reason_code: (u8, u8) = (4, 3);
     audit!(action = "authz.denied", context(actor), resource = "db", ?reason_code);
 }
-
-const reason_code: (u8, u8) = (4, 3);
 
 fn main() {
     let _ = free("p");
