@@ -3,12 +3,15 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::Value;
 use tracing::Dispatch;
 use tracing_audit_core::{Key, VerifyOptions, Writer, WriterConfig, verify_dir};
 use tracing_audit_layer::{AUDIT_TARGET, AuditBuilder, AuditGuard, Overflow, non_audit};
+use tracing_audit_testkit::{
+    Captured, dispatch, emit_range, events, records, trail_text, wait_until,
+};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
 fn key() -> Key {
@@ -19,82 +22,9 @@ fn builder(dir: &Path) -> AuditBuilder {
     AuditBuilder::new(WriterConfig::new(dir, "layer-test", key()))
 }
 
-/// Every record of the trail, in stream order.
-fn records(dir: &Path) -> Vec<Value> {
-    tracing_audit_core::Stream::open(dir)
-        .unwrap()
-        .records()
-        .map(|r| r.unwrap().json().unwrap())
-        .collect()
-}
-
-/// The trail's lines, in stream order, each with its `\n`.
-fn trail_text(dir: &Path) -> String {
-    let mut text = String::new();
-    for record in tracing_audit_core::Stream::open(dir).unwrap().records() {
-        text.push_str(record.unwrap().text().unwrap());
-        text.push('\n');
-    }
-    text
-}
-
-fn events(dir: &Path) -> Vec<Value> {
-    records(dir)
-        .into_iter()
-        .filter(|r| r["kind"] == "event")
-        .collect()
-}
-
 fn assert_verifies(dir: &Path) {
     let report = verify_dir(dir, &VerifyOptions::new().key(key())).unwrap();
     assert!(report.ok(), "{:?}", report.failures);
-}
-
-/// Waits until `done()` holds; fails the test (instead of hanging) after a minute,
-/// which only a broken pipeline takes on any machine.
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(60),
-            "waited a minute for: {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-}
-
-/// A `fmt` writer that keeps everything in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-fn dispatch(audit: tracing_audit_layer::AuditLayer, console: &Captured) -> Dispatch {
-    Dispatch::new(
-        tracing_subscriber::registry()
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_writer(console.clone())
-                    .with_filter(non_audit()),
-            )
-            .with(audit),
-    )
 }
 
 mod narration {
@@ -161,7 +91,7 @@ fn only_audit_events_reach_the_trail_and_none_reach_fmt() {
     );
     assert_verifies(dir.path());
 
-    let out = String::from_utf8(console.0.lock().unwrap().clone()).unwrap();
+    let out = console.text();
     assert_eq!(
         out.lines().count() as u64,
         threads * per_thread * 100,
@@ -217,15 +147,6 @@ fn span_context_fills_actor_request_and_tenancy() {
 
 fn emit(dispatch: &Dispatch, n: u64) {
     emit_range(dispatch, 0, n);
-}
-
-/// Emits `task.submitted` events whose field `n` runs from `from` to `to - 1`.
-fn emit_range(dispatch: &Dispatch, from: u64, to: u64) {
-    tracing::dispatcher::with_default(dispatch, || {
-        for n in from..to {
-            tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = n);
-        }
-    });
 }
 
 /// A stream at `trail` whose file-system calls go through a fault-injecting
@@ -435,7 +356,7 @@ fn no_secret_reaches_the_trail_or_any_other_layer() {
     guard.shutdown().unwrap();
 
     let trail = trail_text(dir.path());
-    let console = String::from_utf8(console.0.lock().unwrap().clone()).unwrap();
+    let console = console.text();
     for secret in secrets {
         assert!(
             !trail.contains(secret),

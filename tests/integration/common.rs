@@ -131,59 +131,7 @@ impl Drop for SmallDisk {
     }
 }
 
-/// A `fmt` writer that keeps everything in memory.
-#[derive(Clone, Default)]
-pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Captured {
-    pub fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-/// A subscriber as a service sets it up: a JSON `fmt` layer (into `console`) that
-/// never shows audit events, and the audit layer.
-pub fn dispatch(audit: tracing_audit::AuditLayer, console: &Captured) -> tracing::Dispatch {
-    use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
-    tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_writer(console.clone())
-                    .with_filter(tracing_audit::non_audit()),
-            )
-            .with(audit),
-    )
-}
-
-/// The `event` records of a trail, in stream order, parsed.
-pub fn trail_events(dir: &Path) -> Vec<serde_json::Value> {
-    tracing_audit::storage::Stream::open(dir)
-        .unwrap()
-        .records()
-        .map(|r| r.unwrap())
-        .filter(|r| r.kind == Some(tracing_audit::storage::RecordKind::Event))
-        .map(|r| r.json().unwrap())
-        .collect()
-}
+pub use tracing_audit_testkit::{Captured, dispatch, emit_range, events as trail_events};
 
 /// True when the tests run as root.
 pub fn is_root() -> bool {

@@ -7,7 +7,7 @@ use std::path::Path;
 use tracing_audit::storage::{Entry, Event, Writer};
 use tracing_audit::{AUDIT_TARGET, AuditBuilder};
 
-use crate::common::{Captured, SmallDisk, config, dispatch, trail_events, verify};
+use crate::common::{Captured, SmallDisk, config, dispatch, emit_range, trail_events, verify};
 
 /// The trail holds the events `n = 0..count`, each once, in order, and verifies.
 fn assert_each_once_and_verified(trail: &Path, count: u64) {
@@ -25,11 +25,7 @@ fn assert_each_once_and_verified(trail: &Path, count: u64) {
 }
 
 fn emit(dispatch: &tracing::Dispatch, n: u64) {
-    tracing::dispatcher::with_default(dispatch, || {
-        for i in 0..n {
-            tracing::event!(target: AUDIT_TARGET, tracing::Level::INFO, audit.action = "task.submitted", n = i);
-        }
-    });
+    emit_range(dispatch, 0, n);
 }
 
 #[test]
