@@ -30,7 +30,9 @@ pub enum ErrorKind {
 
 /// An error of the audit pipeline: what kind ([`ErrorKind`]), what happened, and the
 /// storage error behind it, if any (its [`source`](std::error::Error::source)).
-#[derive(Debug)]
+///
+/// Its `Debug` form (what `fn main() -> Result<…>` prints) is the message with the
+/// kind, readable as it is; `{:#?}` shows every part.
 pub struct AuditError(Box<Inner>);
 
 #[derive(Debug)]
@@ -116,6 +118,26 @@ impl From<tracing_audit_core::Error> for AuditError {
     }
 }
 
+impl fmt::Debug for AuditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &*self.0;
+        if f.alternate() {
+            return f
+                .debug_struct("AuditError")
+                .field("kind", &i.kind)
+                .field("message", &i.message)
+                .field("core", &i.core)
+                .field("unwritten", &i.unwritten)
+                .finish();
+        }
+        write!(f, "{} [{:?}", i.message, i.kind)?;
+        if i.unwritten > 0 {
+            write!(f, "; {} events unwritten", i.unwritten)?;
+        }
+        f.write_str("]")
+    }
+}
+
 impl fmt::Display for AuditError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.message)
@@ -128,5 +150,23 @@ impl std::error::Error for AuditError {
             .core
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_the_readable_message_with_its_kind_and_alternate_shows_every_part() {
+        let e = AuditError::new(ErrorKind::Timeout, "the audit flush reached its deadline")
+            .unwritten_events(3);
+        assert_eq!(
+            format!("{e:?}"),
+            "the audit flush reached its deadline [Timeout; 3 events unwritten]"
+        );
+        assert!(format!("{e:#?}").contains("unwritten: 3"));
+        let e = AuditError::new(ErrorKind::Config, "AUDIT_FSYNC: expected …");
+        assert_eq!(format!("{e:?}"), "AUDIT_FSYNC: expected … [Config]");
     }
 }
