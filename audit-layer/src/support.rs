@@ -259,3 +259,30 @@ impl<F: FnMut(&'static str, Option<&str>)> Drop for PanicGuard<F> {
 pub fn elapsed_micros(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
+
+// `Debug` without requiring it of the wrapped values (which are the user's).
+impl<T> fmt::Debug for Probe<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Probe(..)")
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for Capture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Capture(..)")
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for DebugText<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DebugText").field(&self.0).finish()
+    }
+}
+
+impl<F: FnMut(&'static str, Option<&str>)> fmt::Debug for PanicGuard<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PanicGuard")
+            .field("armed", &self.on_drop.is_some())
+            .finish()
+    }
+}
