@@ -42,7 +42,7 @@ pub fn non_audit() -> tracing_subscriber::filter::FilterFn<fn(&Metadata<'_>) -> 
 /// Only events whose target is [`AUDIT_TARGET`] are recorded; everything else passes
 /// by untouched (this layer never disables a callsite for other layers). On the
 /// caller's thread it only captures fields and span context and queues the record:
-/// the second redaction pass ([`Redactor`](crate::Redactor)), ids, sequence numbers,
+/// the second redaction pass (field-name rules and value patterns), ids, sequence numbers,
 /// hashing, MACs and I/O happen on the writer thread.
 pub struct AuditLayer {
     pub(crate) queue: Queue,

@@ -51,9 +51,25 @@
 //!
 //! # Errors
 //!
-//! [`AuditBuilder::build`] fails when the stream cannot be opened (see
-//! `tracing_audit_core::Error`); [`AuditGuard::flush`] and [`AuditGuard::shutdown`] return an
-//! [`AuditError`] when records could not be made durable.
+//! Every fallible function returns [`AuditError`]: its [`ErrorKind`] tells the class,
+//! its message says what was expected and found, and its
+//! [`source`](std::error::Error::source) is the storage error behind it, if any.
+//! [`AuditBuilder::build`] fails when the stream cannot be opened
+//! ([`ErrorKind::Open`]); [`AuditGuard::flush`] and [`AuditGuard::shutdown`] fail when
+//! records could not be made durable ([`ErrorKind::Write`]) or not within their
+//! deadline ([`ErrorKind::Timeout`], with [`AuditError::unwritten`] saying how many
+//! events were left).
+//!
+//! # Flush, shutdown and deadlines
+//!
+//! Events travel to the writer thread on a bounded data queue; flush and shutdown
+//! requests travel on a control channel of their own, so they never wait behind
+//! events. Every wait has a deadline ([`DEFAULT_DEADLINE`], or the one given to
+//! [`AuditGuard::flush_within`] / [`AuditGuard::shutdown_within`]): with a disk that
+//! stays broken, a flush or shutdown returns an error saying how many accepted events
+//! were not written, and the guard's `Drop` prints it. With
+//! `Durability::Interval`, the writer thread fsyncs when the interval passes even if
+//! no further event arrives.
 #![deny(missing_docs)]
 
 mod builder;
