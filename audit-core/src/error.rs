@@ -7,7 +7,9 @@ use std::path::PathBuf;
 ///
 /// Every error names the file (and line, where there is one) it concerns, says what
 /// was expected and what was found. Use [`Error::kind`] to react to a class of error.
-#[derive(Debug)]
+///
+/// Its `Debug` form (what `fn main() -> Result<…>` prints) is the message with the
+/// kind, readable as it is; `{:#?}` shows every part.
 pub struct Error {
     kind: ErrorKind,
     path: Option<PathBuf>,
@@ -101,6 +103,23 @@ impl Error {
     }
 }
 
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return f
+                .debug_struct("Error")
+                .field("kind", &self.kind)
+                .field("path", &self.path)
+                .field("line", &self.line)
+                .field("message", &self.message)
+                .field("source", &self.source)
+                .field("failure", &self.failure)
+                .finish();
+        }
+        write!(f, "{self} [{:?}]", self.kind)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.path, self.line) {
@@ -121,3 +140,15 @@ impl std::error::Error for Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_the_readable_message_with_its_kind() {
+        let e = Error::new(ErrorKind::Key, "key file permissions are 0644").at("/k.key");
+        assert_eq!(format!("{e:?}"), "/k.key: key file permissions are 0644 [Key]");
+        assert!(format!("{e:#?}").contains("path: Some("));
+    }
+}
