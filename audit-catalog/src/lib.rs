@@ -80,6 +80,7 @@ impl Severity {
 
 /// One action of the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Action {
     /// The action name, e.g. `pool.deleted`.
     pub name: String,
@@ -131,6 +132,7 @@ impl Action {
 
 /// A parsed catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Catalog {
     /// Where it was read from (a path, or `<default catalog>`).
     pub origin: String,
@@ -140,6 +142,7 @@ pub struct Catalog {
 
 /// A catalog that cannot be used: where, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CatalogError {
     /// The file (or `<default catalog>`).
     pub origin: String,
@@ -147,6 +150,17 @@ pub struct CatalogError {
     pub line: Option<usize>,
     /// What was expected and what was found.
     pub message: String,
+}
+
+impl CatalogError {
+    /// An error in `origin` (a path, or `<default catalog>`), at `line` if known.
+    pub fn new(origin: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
+        CatalogError {
+            origin: origin.into(),
+            line,
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for CatalogError {

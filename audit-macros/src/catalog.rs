@@ -85,11 +85,11 @@ static CACHE: Mutex<Option<Cached>> = Mutex::new(None);
 fn load_file(path: &Path) -> Result<Arc<Loaded>, String> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
-        CatalogError {
-            origin: origin.clone(),
-            line: None,
-            message: format!("cannot read the catalog: {e}"),
-        }
+        CatalogError::new(
+            origin.clone(),
+            None,
+            format!("cannot read the catalog: {e}"),
+        )
         .to_string()
     })?;
     let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
