@@ -148,7 +148,10 @@ mod debug_tests {
     #[test]
     fn debug_is_the_readable_message_with_its_kind() {
         let e = Error::new(ErrorKind::Key, "key file permissions are 0644").at("/k.key");
-        assert_eq!(format!("{e:?}"), "/k.key: key file permissions are 0644 [Key]");
+        assert_eq!(
+            format!("{e:?}"),
+            "/k.key: key file permissions are 0644 [Key]"
+        );
         assert!(format!("{e:#?}").contains("path: Some("));
     }
 }
