@@ -165,8 +165,9 @@ impl Worker {
                 recv(self.control) -> c => {
                     match c {
                         Ok(c) => self.take_control(c),
-                        // The guard is gone without a shutdown (it cannot be: it
-                        // sends one on drop); stop as if asked, without a deadline.
+                        // The guard is gone without a shutdown (it sends one on
+                        // drop, so only if leaked); stop as if asked, with the
+                        // default deadline.
                         Err(_) => self.shutdown = Some(Instant::now() + super::DEFAULT_DEADLINE),
                     }
                     None
