@@ -1,7 +1,8 @@
 //! `audit`: the operator's command for audit-trail streams.
 //!
 //! Exit status: 0 when the trail is intact, 1 when tampering or corruption was found,
-//! 2 for usage or I/O errors.
+//! 2 for usage or I/O errors (including a directory with no segment at all, and a key
+//! other than the trail's).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +27,9 @@ struct Cli {
 enum Command {
     /// Verify a stream directory: hashes, MACs, prev links, gapless seq, segment order.
     ///
-    /// Exit status: 0 intact, 1 tampering or corruption found, 2 usage or I/O error.
+    /// Exit status: 0 intact, 1 tampering or corruption found, 2 usage or I/O error
+    /// (also: no segment in DIR at all, a key other than the trail's, --from after
+    /// --to).
     Verify {
         /// The stream directory (one service's trail).
         dir: PathBuf,
@@ -185,6 +188,28 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
+            if let (Some(from), Some(to)) = (from, to)
+                && from > to
+            {
+                eprintln!(
+                    "audit verify: expected --from at or before --to, found --from {from} after --to {to}"
+                );
+                return ExitCode::from(2);
+            }
+            if let Some(k) = &key
+                && let Some(written_with) = trail_key_id(&dir)
+                && written_with != k.id()
+            {
+                // Not tampering: every MAC would fail for the same reason.
+                eprintln!(
+                    "audit verify: this trail was written with key id {written_with}; the key given ({}) has key id {}: verify it with the trail's key",
+                    key_file
+                        .as_deref()
+                        .map_or_else(String::new, |p| p.display().to_string()),
+                    k.id()
+                );
+                return ExitCode::from(2);
+            }
             let key_id = key.as_ref().map(|k| k.id().to_owned());
             let mut opts = VerifyOptions::new();
             opts.key = key;
@@ -194,6 +219,14 @@ fn main() -> ExitCode {
                 Ok(r) => r,
                 Err(e) => return usage_error(&e),
             };
+            if report.segments.is_empty() && report.skipped_segments == 0 {
+                // Nothing is not an intact trail: a wrong path, or every segment gone.
+                eprintln!(
+                    "audit verify: no trail here: expected segment files (seg-<first seq>-<UTC time>.jsonl) in {}, found none",
+                    dir.display()
+                );
+                return ExitCode::from(2);
+            }
             let mut out = std::io::stdout().lock();
             let printed = if json {
                 writeln!(out, "{}", tracing_audit_cli::report_json(&report))
@@ -226,6 +259,17 @@ fn main() -> ExitCode {
         },
         Command::Catalog(cmd) => catalog(cmd),
     }
+}
+
+/// The key id in the trail's first `open` record, if it can be read (a trail that
+/// cannot is left to the verification to report).
+fn trail_key_id(dir: &std::path::Path) -> Option<String> {
+    let stream = tracing_audit_core::Stream::open(dir).ok()?;
+    let first = stream.records().next()?.ok()?;
+    if first.kind != Some(tracing_audit_core::RecordKind::Open) {
+        return None;
+    }
+    first.json().ok()?["key_id"].as_str().map(str::to_owned)
 }
 
 fn usage_error(e: &tracing_audit_core::Error) -> ExitCode {

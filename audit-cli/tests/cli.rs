@@ -287,3 +287,57 @@ fn a_reader_that_stops_early_is_not_an_error() {
         assert_eq!(out.status.code(), Some(0), "{err}");
     }
 }
+
+/// Issue 10, item 3 (in part): "intact" only about a trail. A directory with no
+/// segment at all (a wrong path, or every segment deleted) said "Trail intact." and
+/// exited 0.
+#[test]
+fn a_directory_without_any_segment_is_no_trail_not_an_intact_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = audit(&["verify", s(tmp.path())]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("no trail here") && err.contains("found none"),
+        "{err}"
+    );
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("intact"));
+}
+
+/// Issue 10, item 3 (in part): a wrong key is not tampering. It gave one
+/// `mac_mismatch` per record and "TAMPERING OR CORRUPTION FOUND" (exit 1).
+#[test]
+fn a_key_other_than_the_trails_is_a_usage_error_naming_both_key_ids() {
+    let f = fixture(5);
+    let other = f.dir.parent().unwrap().join("other.key");
+    let out = audit(&["keygen", s(&other)]);
+    assert_eq!(out.status.code(), Some(0));
+    let other_id = Key::from_file(&other).unwrap().id().to_owned();
+    let trail_id = Key::from_hex(KEY_HEX).unwrap().id().to_owned();
+    let out = audit(&["verify", s(&f.dir), "--key-file", s(&other)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(&format!("written with key id {trail_id}"))
+            && err.contains(&format!("has key id {other_id}")),
+        "{err}"
+    );
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("TAMPERING"));
+}
+
+/// Issue 10, item 3 (in part): `--from` after `--to` was accepted silently.
+#[test]
+fn a_window_that_ends_before_it_starts_is_a_usage_error() {
+    let f = fixture(3);
+    let out = audit(&[
+        "verify",
+        s(&f.dir),
+        "--from",
+        "2026-12-02",
+        "--to",
+        "2026-12-01",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("expected --from at or before --to"), "{err}");
+}
