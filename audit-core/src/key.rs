@@ -103,11 +103,32 @@ impl Key {
             )
             .at(path));
         }
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .map_err(|e| Error::io(path, "cannot read key file", e))?,
+        // A key file is 64 hex characters and a newline; anything much longer is not
+        // one, and is not read into memory.
+        if meta.len() > 1024 {
+            return Err(Error::new(
+                ErrorKind::Key,
+                format!(
+                    "expected 64 hexadecimal characters (32 bytes) on one line, found a file of {} bytes",
+                    meta.len()
+                ),
+            )
+            .at(path));
+        }
+        let bytes = Zeroizing::new(
+            std::fs::read(path).map_err(|e| Error::io(path, "cannot read key file", e))?,
         );
-        Key::from_hex(&text).map_err(|e| e.at(path))
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return Err(Error::new(
+                ErrorKind::Key,
+                format!(
+                    "expected 64 hexadecimal characters (32 bytes) on one line, found binary content ({} bytes)",
+                    bytes.len()
+                ),
+            )
+            .at(path));
+        };
+        Key::from_hex(text).map_err(|e| e.at(path))
     }
 
     /// Writes this key to a new file with mode 0600, refusing to overwrite one.
@@ -219,6 +240,25 @@ mod tests {
         let err = Key::from_file(&path).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Key);
         assert!(err.to_string().contains("0644"), "{err}");
+    }
+
+    /// Issue 10, item 6: a binary key file said "stream did not contain valid UTF-8";
+    /// a huge one was read whole into memory.
+    #[test]
+    fn a_binary_or_oversized_key_file_says_what_a_key_file_is() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in [("bin", vec![0xff_u8; 32]), ("big", vec![b'a'; 4096])] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &content).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let err = Key::from_file(&path).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Key, "{err}");
+            let text = err.to_string();
+            assert!(
+                text.contains("expected 64 hexadecimal characters") && text.contains(name),
+                "{text}"
+            );
+        }
     }
 
     #[test]

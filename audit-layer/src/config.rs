@@ -90,13 +90,39 @@ impl AuditBuilder {
         }
         let path =
             PathBuf::from(get("AUDIT_STORAGE_PATH").unwrap_or_else(|| "./audit-trail".into()));
-        let service = get("AUDIT_SERVICE").unwrap_or_else(default_service);
-        let key_file = get("AUDIT_HMAC_KEY_FILE").ok_or_else(|| {
-            AuditError::new(
+        if let Ok(meta) = std::fs::symlink_metadata(&path)
+            && !meta.is_dir()
+        {
+            return Err(AuditError::new(
                 ErrorKind::Config,
-                "AUDIT_HMAC_KEY_FILE: expected the path of a key file (create one with `audit keygen FILE`), found it unset",
-            )
-        })?;
+                format!(
+                    "AUDIT_STORAGE_PATH: expected a directory (created if missing), found a {} at {}",
+                    if meta.is_symlink() {
+                        "symbolic link"
+                    } else {
+                        "file"
+                    },
+                    path.display()
+                ),
+            ));
+        }
+        let service = get("AUDIT_SERVICE").unwrap_or_else(default_service);
+        let key_file = match get("AUDIT_HMAC_KEY_FILE") {
+            Some(v) if !v.trim().is_empty() => v,
+            found => {
+                let found = if found.is_some() {
+                    "an empty value"
+                } else {
+                    "it unset"
+                };
+                return Err(AuditError::new(
+                    ErrorKind::Config,
+                    format!(
+                        "AUDIT_HMAC_KEY_FILE: expected the path of a key file (create one with `audit keygen FILE`), found {found}"
+                    ),
+                ));
+            }
+        };
         let key = Key::from_file(key_file.as_ref())
             .map_err(|e| AuditError::with_core(ErrorKind::Config, "AUDIT_HMAC_KEY_FILE", e))?;
         let mut writer = WriterConfig::new(path, service, key);
@@ -164,6 +190,36 @@ mod tests {
         std::fs::write(&p, "ab".repeat(32)).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         p.to_str().unwrap().to_owned()
+    }
+
+    /// Issue 10, item 6: an empty key variable gave "AUDIT_HMAC_KEY_FILE: : cannot
+    /// read key file", and a storage path that is a file failed later, elsewhere.
+    #[test]
+    fn an_empty_key_variable_and_a_storage_path_that_is_a_file_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = with(&[("AUDIT_HMAC_KEY_FILE", "")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("AUDIT_HMAC_KEY_FILE: expected the path of a key file")
+                && err.ends_with("found an empty value"),
+            "{err}"
+        );
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, "x").unwrap();
+        let kf = key_file(dir.path());
+        let err = with(&[
+            ("AUDIT_STORAGE_PATH", file.to_str().unwrap()),
+            ("AUDIT_HMAC_KEY_FILE", &kf),
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let err = err.to_string();
+        assert!(
+            err.starts_with("AUDIT_STORAGE_PATH: expected a directory")
+                && err.contains("found a file at"),
+            "{err}"
+        );
     }
 
     #[test]
