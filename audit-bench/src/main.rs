@@ -19,7 +19,7 @@ use std::process::{Command, ExitCode};
 use clap::Parser;
 use serde_json::{Map, Value, json};
 
-/// Benchmarks audit-trail against tracing-appender and a naive fsync-per-event
+/// Benchmarks tracing-audit against tracing-appender and a naive fsync-per-event
 /// writer, in one process tree, and prints a table (or JSON).
 #[derive(Parser, Debug)]
 #[command(name = "audit-bench", version)]

@@ -1,7 +1,7 @@
 //! The action catalog: every action a service may record, with its category,
 //! severity, description, required fields, sensitive fields and flags.
 //!
-//! The macros of `audit-trail` check their arguments against it at compile time;
+//! The macros of `tracing-audit` check their arguments against it at compile time;
 //! `audit catalog check|list` reads it for operators. The format is described in
 //! `docs/CATALOG.md`.
 //!
@@ -40,7 +40,7 @@ pub const FILE_NAME: &str = "audit-catalog.toml";
 /// The environment variable naming the catalog file (overrides the search).
 pub const ENV_VAR: &str = "AUDIT_CATALOG";
 
-/// The catalog shipped with audit-trail, used when a crate has none of its own.
+/// The catalog shipped with tracing-audit, used when a crate has none of its own.
 pub const DEFAULT_CATALOG: &str = include_str!("../audit-catalog.toml");
 
 /// How serious an action is.
@@ -207,7 +207,7 @@ pub enum Source {
 }
 
 impl Catalog {
-    /// The catalog shipped with audit-trail.
+    /// The catalog shipped with tracing-audit.
     ///
     /// # Panics
     /// Never: a test checks that the shipped catalog parses.

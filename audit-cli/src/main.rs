@@ -1,4 +1,4 @@
-//! `audit`: the operator's command for audit-trail streams.
+//! `audit`: the operator's command for tracing-audit streams.
 //!
 //! Exit status: 0 when the trail is intact, 1 when tampering or corruption was found,
 //! 2 for usage or I/O errors (including a directory with no segment at all, and a key
@@ -69,7 +69,7 @@ enum CatalogCommand {
     },
     /// List the actions of a catalog (the default catalog when FILE is `-`).
     List {
-        /// The catalog file, or `-` for the catalog shipped with audit-trail.
+        /// The catalog file, or `-` for the catalog shipped with tracing-audit.
         file: PathBuf,
         /// Print JSON Lines (one action per line) instead of a table.
         #[arg(long)]

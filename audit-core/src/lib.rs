@@ -1,4 +1,4 @@
-//! The core of `audit-trail`: the record model, the canonical line encoding, the
+//! The core of `tracing-audit`: the record model, the canonical line encoding, the
 //! hash-chained segment writer, and verification. No `tracing` dependency.
 //!
 //! # Overview

@@ -1,4 +1,4 @@
-//! The `tracing` side of audit-trail: a [`tracing_subscriber::Layer`] that records
+//! The `tracing` side of tracing-audit: a [`tracing_subscriber::Layer`] that records
 //! audit events into a hash-chained trail, and the writer pipeline behind it.
 //!
 //! # Overview
