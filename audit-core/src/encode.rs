@@ -78,6 +78,21 @@ pub(crate) fn begin(out: &mut Vec<u8>, h: &Header<'_>, ts_cache: &mut TsCache) {
     out.push(b'"');
 }
 
+/// Appends one whole record line to `out`: the header, the kind's body (written by
+/// `body`), then the hash and MAC suffix. Returns the record's hash.
+pub(crate) fn line(
+    out: &mut Vec<u8>,
+    header: &Header<'_>,
+    ts_cache: &mut TsCache,
+    key: &Key,
+    body: impl FnOnce(&mut Vec<u8>),
+) -> [u8; 32] {
+    let start = out.len();
+    begin(out, header, ts_cache);
+    body(out);
+    finish(out, start, key)
+}
+
 /// Closes the record started at `start`: hashes the body, MACs the hash, appends the
 /// suffix and the newline. Returns the hash.
 pub(crate) fn finish(out: &mut Vec<u8>, start: usize, key: &Key) -> [u8; 32] {

@@ -344,6 +344,27 @@ fn free_field(cx: &Ctxt, raw: Raw) -> Option<FieldArg> {
 
 /// `skip(a, b)`, `redact(a, b)`: plain names.
 fn idents(cx: &Ctxt, what: &str, items: Punctuated<Raw, Token![,]>) -> Vec<Ident> {
+    plain_names(cx, items, || {
+        format!("expected names in `{what}(…)`, like `{what}(a, b)`")
+    })
+}
+
+/// `context(actor, request_id)`: member names.
+fn context_names(cx: &Ctxt, what: &str, items: Punctuated<Raw, Token![,]>) -> Vec<ContextName> {
+    plain_names(cx, items, || {
+        format!("expected a member name in `{what}(…)`, like `{what}(actor, request_id)`")
+    })
+    .into_iter()
+    .map(|ident| ContextName { ident })
+    .collect()
+}
+
+/// The plain names of a list; anything else is an error (`expected()`) on its token.
+fn plain_names(
+    cx: &Ctxt,
+    items: Punctuated<Raw, Token![,]>,
+    expected: impl Fn() -> String,
+) -> Vec<Ident> {
     items
         .into_iter()
         .filter_map(|item| match item {
@@ -352,31 +373,7 @@ fn idents(cx: &Ctxt, what: &str, items: Punctuated<Raw, Token![,]>) -> Vec<Ident
                 sigil: Sigil::None,
             } => Some(name),
             other => {
-                cx.error(
-                    other.span(),
-                    format!("expected names in `{what}(…)`, like `{what}(a, b)`"),
-                );
-                None
-            }
-        })
-        .collect()
-}
-
-fn context_names(cx: &Ctxt, what: &str, items: Punctuated<Raw, Token![,]>) -> Vec<ContextName> {
-    items
-        .into_iter()
-        .filter_map(|item| match item {
-            Raw::Short {
-                name,
-                sigil: Sigil::None,
-            } => Some(ContextName { ident: name }),
-            other => {
-                cx.error(
-                    other.span(),
-                    format!(
-                        "expected a member name in `{what}(…)`, like `{what}(actor, request_id)`"
-                    ),
-                );
+                cx.error(other.span(), expected());
                 None
             }
         })

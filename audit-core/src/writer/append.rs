@@ -64,24 +64,21 @@ impl Writer {
                     Entry::Event(e) => (e.ts, RecordKind::Event),
                     Entry::Gap(_) => (now, RecordKind::Gap),
                 };
-                encode::begin(
+                let header = Header {
+                    seq,
+                    ts,
+                    epoch: 0,
+                    prev: &prev,
+                    kind,
+                };
+                let (service, limits) = (&self.config.service, &self.config.limits);
+                let hash = encode::line(
                     &mut self.buf,
-                    &Header {
-                        seq,
-                        ts,
-                        epoch: 0,
-                        prev: &prev,
-                        kind,
-                    },
+                    &header,
                     &mut self.ts_cache,
+                    &self.config.key,
+                    |out| encode::entry_body(out, entry, service, limits),
                 );
-                encode::entry_body(
-                    &mut self.buf,
-                    entry,
-                    &self.config.service,
-                    &self.config.limits,
-                );
-                let hash = encode::finish(&mut self.buf, start, &self.config.key);
                 let line_len = self.buf.len() - start - 1;
                 if line_len > MAX_LINE_BYTES {
                     self.buf.truncate(start);
@@ -246,19 +243,21 @@ impl Writer {
         let seq = self.seq_for_next()?;
         self.buf.clear();
         let prev = self.prev;
-        encode::begin(
+        let header = Header {
+            seq,
+            ts,
+            epoch: 0,
+            prev: &prev,
+            kind,
+        };
+        let limits = &self.config.limits;
+        let hash = encode::line(
             &mut self.buf,
-            &Header {
-                seq,
-                ts,
-                epoch: 0,
-                prev: &prev,
-                kind,
-            },
+            &header,
             &mut self.ts_cache,
+            &self.config.key,
+            |out| body(out, limits),
         );
-        body(&mut self.buf, &self.config.limits);
-        let hash = encode::finish(&mut self.buf, 0, &self.config.key);
         self.write_buf(1, seq_after(seq), hash)
     }
 

@@ -25,6 +25,12 @@ pub(crate) enum LossReason {
 }
 
 impl LossReason {
+    const ALL: [LossReason; 3] = [
+        LossReason::QueueFull,
+        LossReason::TooLarge,
+        LossReason::FsyncFailed,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             LossReason::QueueFull => "queue_full",
@@ -85,9 +91,8 @@ impl Lost {
 pub(crate) struct Shared {
     /// The stream's service name: the `service` label of every metric.
     pub service: String,
-    lost: Mutex<Lost>,
-    too_large: Mutex<Lost>,
-    fsync_failed: Mutex<Lost>,
+    /// Per [`LossReason`] (its index in `LossReason::ALL`).
+    lost: Mutex<[Lost; 3]>,
     /// Events the writer thread has taken from the data queue.
     pub received: AtomicU64,
     /// Events written (whatever the durability).
@@ -139,10 +144,7 @@ impl Shared {
     /// An event lost before it was written: the writer will report it in a gap
     /// record with `reason`, and the dropped counter rises.
     pub(crate) fn record_loss(&self, ts: Timestamp, reason: LossReason) {
-        self.account(reason)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .add(ts);
+        self.lost.lock().unwrap_or_else(PoisonError::into_inner)[reason as usize].add(ts);
         self.dropped_total.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(metric::DROPPED, "service" => self.service.clone()).increment(1);
     }
@@ -151,38 +153,17 @@ impl Shared {
     /// reports them in a gap record (they are not counted as dropped: they may well
     /// be in the trail).
     pub(crate) fn record_unsynced(&self, lost: Lost) {
-        self.account(LossReason::FsyncFailed)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.lost.lock().unwrap_or_else(PoisonError::into_inner)[LossReason::FsyncFailed as usize]
             .absorb(lost);
     }
 
-    fn account(&self, reason: LossReason) -> &Mutex<Lost> {
-        match reason {
-            LossReason::QueueFull => &self.lost,
-            LossReason::TooLarge => &self.too_large,
-            LossReason::FsyncFailed => &self.fsync_failed,
-        }
-    }
-
     /// The gap records for the events lost since the last ones, if any.
-    pub(crate) fn take_gaps(&self) -> impl Iterator<Item = Gap> {
-        let full = self
-            .lost
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take(LossReason::QueueFull);
-        let large = self
-            .too_large
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take(LossReason::TooLarge);
-        let unsynced = self
-            .fsync_failed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take(LossReason::FsyncFailed);
-        full.into_iter().chain(large).chain(unsynced)
+    pub(crate) fn take_gaps(&self) -> Vec<Gap> {
+        let mut lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
+        LossReason::ALL
+            .into_iter()
+            .filter_map(|reason| lost[reason as usize].take(reason))
+            .collect()
     }
 
     /// An event emitted after the writer stopped: nobody can record a gap any more,

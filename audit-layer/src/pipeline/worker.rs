@@ -279,7 +279,12 @@ impl Worker {
         while self.shared.stalled.load(Ordering::Acquire) {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let gaps: Vec<Entry> = self.shared.take_gaps().map(Entry::Gap).collect();
+        let gaps: Vec<Entry> = self
+            .shared
+            .take_gaps()
+            .into_iter()
+            .map(Entry::Gap)
+            .collect();
         if !gaps.is_empty() {
             batch.splice(0..0, gaps);
         }
