@@ -2,11 +2,17 @@
 //! compare other verifiers with exactly what `audit verify --json` prints.
 #![deny(missing_docs)]
 
-use tracing_audit_core::{Failure, Report};
+use tracing_audit_core::{End, Failure, Report};
 
 /// The `audit verify --json` form of a report (docs/FORMAT.md §4):
-/// `{"ok","records","segments","skipped_segments","mac_checked","first_failure","failures"}`,
+/// `{"ok","end","records","records_in_window","segments","skipped_segments","mac_checked","first_failure","failures"}`,
 /// each failure `{"file","line","seq","kind","record_kind","detail"}`.
+///
+/// `ok` is true when no tampering or corruption was found; `end` says whether the
+/// end of the trail is proven: `{"status":"sealed"|"live_writer"|"not_proven","reason"}`,
+/// where `reason` is a sentence for `not_proven` and `null` otherwise.
+/// `records_in_window` counts the records inside `--from/--to` (`null` without a
+/// window; `0`: the window holds no record).
 pub fn report_json(report: &Report) -> serde_json::Value {
     let failure = |f: &Failure| {
         serde_json::json!({
@@ -18,9 +24,15 @@ pub fn report_json(report: &Report) -> serde_json::Value {
             "detail": f.detail,
         })
     };
+    let reason = match &report.end {
+        End::NotProven { reason } => Some(reason.as_str()),
+        _ => None,
+    };
     serde_json::json!({
         "ok": report.ok(),
+        "end": { "status": report.end.as_str(), "reason": reason },
         "records": report.records,
+        "records_in_window": report.records_in_window,
         "segments": report.segments.len(),
         "skipped_segments": report.skipped_segments,
         "mac_checked": report.mac_checked,

@@ -1,14 +1,15 @@
 //! `audit`: the operator's command for tracing-audit streams.
 //!
-//! Exit status: 0 when the trail is intact, 1 when tampering or corruption was found,
-//! 2 for usage or I/O errors (including a directory with no segment at all, and a key
-//! other than the trail's).
+//! Exit status of `audit verify`: 0 when the trail is intact and its end proven, 1
+//! when tampering or corruption was found, 2 for usage or I/O errors (including a
+//! directory with no segment at all, and a key other than the trail's), 3 when the
+//! records are intact but the end of the trail is not proven.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use std::io::Write as _;
-use tracing_audit_core::{Key, Report, Timestamp, VerifyOptions, verify_dir};
+use tracing_audit_core::{End, Key, Report, Timestamp, VerifyOptions, verify_dir};
 
 use clap::{Parser, Subcommand};
 
@@ -25,11 +26,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Verify a stream directory: hashes, MACs, prev links, gapless seq, segment order.
+    /// Verify a stream directory: hashes, MACs, prev links, gapless seq, segment
+    /// order, and whether the end of the trail is proven.
     ///
-    /// Exit status: 0 intact, 1 tampering or corruption found, 2 usage or I/O error
-    /// (also: no segment in DIR at all, a key other than the trail's, --from after
-    /// --to).
+    /// Exit status:
+    ///   0  intact, and the end proven: the newest segment is sealed by its writer,
+    ///      or a live writer holds the stream's lock ("open");
+    ///   1  tampering or corruption found;
+    ///   2  usage or I/O error (also: no segment in DIR at all, a key other than the
+    ///      trail's, --from after --to);
+    ///   3  records intact, end not proven: the newest segment is unsealed, or sealed
+    ///      for a rotation whose next segment is missing, and no writer holds the
+    ///      lock, so records may have been cut off the end (deleted segments, cut
+    ///      lines). Not a finding of tampering: the records present verify, but
+    ///      nothing shows that the trail was not cut.
+    ///
+    /// A --from/--to window that holds no record says so ("no record in the
+    /// window"); the exit status is still that of the segments verified.
+    #[command(verbatim_doc_comment)]
     Verify {
         /// The stream directory (one service's trail).
         dir: PathBuf,
@@ -231,7 +245,7 @@ fn main() -> ExitCode {
             let printed = if json {
                 writeln!(out, "{}", tracing_audit_cli::report_json(&report))
             } else {
-                print_text(&mut out, &dir, &report, key_id.as_deref())
+                print_text(&mut out, &dir, &report, key_id.as_deref(), (from, to))
             };
             // A closed pipe (`| head`) is the reader's choice; the exit status still
             // says whether the trail is intact.
@@ -241,10 +255,12 @@ fn main() -> ExitCode {
                 eprintln!("audit verify: cannot write the report: {e}");
                 return ExitCode::from(2);
             }
-            if report.ok() {
-                ExitCode::SUCCESS
-            } else {
+            if !report.ok() {
                 ExitCode::from(1)
+            } else if !report.end_proven() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
             }
         }
         Command::Keygen { file } => match Key::generate().and_then(|k| {
@@ -282,6 +298,7 @@ fn print_text(
     dir: &std::path::Path,
     report: &Report,
     key_id: Option<&str>,
+    (from, to): (Option<Timestamp>, Option<Timestamp>),
 ) -> std::io::Result<()> {
     writeln!(out, "Verifying {}", dir.display())?;
     match key_id {
@@ -351,17 +368,44 @@ fn print_text(
         report.segments.len(),
         report.segments.len() - valid
     )?;
-    match report.first_failure() {
-        None => writeln!(out, "Trail intact.")?,
-        Some(f) => writeln!(
+    if report.records_in_window == Some(0) {
+        let window = match (from, to) {
+            (Some(from), Some(to)) => format!("from {from} to {to}"),
+            (Some(from), None) => format!("at or after {from}"),
+            (None, Some(to)) => format!("at or before {to}"),
+            (None, None) => "given".to_owned(),
+        };
+        writeln!(
             out,
-            "TAMPERING OR CORRUPTION FOUND: {} failure(s); first at {} line {}{} ({})",
-            report.failures.len(),
-            f.file,
-            f.line,
-            f.seq.map(|s| format!(" seq {s}")).unwrap_or_default(),
-            f.kind.as_str()
-        )?,
+            "No record in the window ({window}): the {} segment(s) overlapping it hold none; they were verified all the same.",
+            report.segments.len()
+        )?;
+    }
+    let end = match &report.end {
+        End::NotProven { reason } => format!("not proven: {reason}"),
+        End::LiveWriter => {
+            "open (a writer is live): records written after this check are not covered".to_owned()
+        }
+        _ => "sealed by its writer".to_owned(),
+    };
+    match report.first_failure() {
+        None if !report.end_proven() => writeln!(out, "Records intact; end {end}.")?,
+        None => {
+            writeln!(out, "End: {end}.")?;
+            writeln!(out, "Trail intact.")?;
+        }
+        Some(f) => {
+            writeln!(out, "End: {end}.")?;
+            writeln!(
+                out,
+                "TAMPERING OR CORRUPTION FOUND: {} failure(s); first at {} line {}{} ({})",
+                report.failures.len(),
+                f.file,
+                f.line,
+                f.seq.map(|s| format!(" seq {s}")).unwrap_or_default(),
+                f.kind.as_str()
+            )?;
+        }
     }
     Ok(())
 }

@@ -341,3 +341,200 @@ fn a_window_that_ends_before_it_starts_is_a_usage_error() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("expected --from at or before --to"), "{err}");
 }
+
+/// Issue 10, item 3: a directory of unrelated files (a wrong path) is no trail,
+/// not an intact one.
+#[test]
+fn a_directory_of_unrelated_files_is_no_trail() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("notes.txt"), "not a trail\n").unwrap();
+    std::fs::write(tmp.path().join("seg-1-today.jsonl"), "{}\n").unwrap();
+    std::fs::create_dir(tmp.path().join("seg-00000000000000000000-x")).unwrap();
+    for extra in [&[][..], &["--json"][..]] {
+        let mut args = vec!["verify", s(tmp.path())];
+        args.extend_from_slice(extra);
+        let out = audit(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("no trail here"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+fn text_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Issue 10, item 3: a trail whose newest segment was deleted said "Trail intact."
+/// and exited 0; its end is not proven (exit 3), and the reason names the missing
+/// segment.
+#[test]
+fn a_trail_whose_newest_segment_was_deleted_exits_3_end_not_proven() {
+    let f = fixture(20);
+    let segs = segments(&f.dir);
+    let newest = segs.last().unwrap();
+    std::fs::remove_file(newest).unwrap();
+    let missing = &newest.file_name().unwrap().to_str().unwrap()[..25];
+
+    let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key)]);
+    let text = text_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(!text.contains("Trail intact"), "{text}");
+    assert!(!text.contains("TAMPERING"), "{text}");
+    let verdict = text.lines().last().unwrap();
+    assert!(
+        verdict.starts_with("Records intact; end not proven: ")
+            && verdict.contains("sealed for rotation")
+            && verdict.contains(missing),
+        "{text}"
+    );
+
+    let (code, v) = verify_json(&f, &[]);
+    assert_eq!(code, Some(3));
+    assert_eq!(v["ok"], true, "not tampering: {v}");
+    assert_eq!(v["end"]["status"], "not_proven");
+    assert!(
+        v["end"]["reason"].as_str().unwrap().contains(missing),
+        "{v}"
+    );
+}
+
+/// Issue 10, item 3: a trail with its last lines (the seal included) cut off said
+/// "Trail intact." and exited 0.
+#[test]
+fn a_trail_with_its_last_lines_cut_exits_3_end_not_proven() {
+    // 2 KiB segments of an open record, 4 events and a seal: 22 events leave two
+    // events in the newest.
+    let f = fixture(22);
+    let newest = segments(&f.dir).pop().unwrap();
+    std::fs::set_permissions(&newest, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = std::fs::read_to_string(&newest).unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    assert!(lines.len() >= 3, "the newest segment holds events: {text}");
+    std::fs::write(&newest, lines[..lines.len() - 2].concat()).unwrap();
+
+    let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key)]);
+    let text = text_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(!text.contains("Trail intact"), "{text}");
+    assert!(
+        text.contains("end not proven: ") && text.contains("ends without a seal"),
+        "{text}"
+    );
+    let (code, v) = verify_json(&f, &[]);
+    assert_eq!(code, Some(3));
+    assert_eq!(
+        (&v["ok"], &v["end"]["status"]),
+        (&true.into(), &"not_proven".into())
+    );
+}
+
+/// A live writer holds the newest segment open: that is a trail being written, not
+/// one whose end is unproven. The same bytes without the writer are not proven.
+#[test]
+fn a_trail_with_a_live_writer_is_open_and_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("trail");
+    let mut c = WriterConfig::new(&dir, "cli-test", Key::from_hex(KEY_HEX).unwrap());
+    c.rotation = "size:2KiB".parse::<Rotation>().unwrap();
+    let mut w = Writer::open(c).unwrap();
+    for i in 0..10_u64 {
+        w.append(&[Event::new("pool.created").field("i", i).into()])
+            .unwrap();
+    }
+    let key = tmp.path().join("key");
+    std::fs::write(&key, KEY_HEX).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let out = audit(&["verify", s(&dir), "--key-file", s(&key)]);
+    let text = text_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("End: open (a writer is live)") && text.contains("Trail intact."),
+        "{text}"
+    );
+    assert!(!text.contains("not proven"), "{text}");
+    let out = audit(&["verify", s(&dir), "--key-file", s(&key), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        v["end"],
+        serde_json::json!({"status": "live_writer", "reason": null})
+    );
+
+    // The same segment files, copied where no writer holds a lock.
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for seg in segments(&dir) {
+        std::fs::copy(&seg, copy.join(seg.file_name().unwrap())).unwrap();
+    }
+    let out = audit(&["verify", s(&copy), "--key-file", s(&key)]);
+    assert_eq!(out.status.code(), Some(3), "{}", text_of(&out));
+    w.close().unwrap();
+}
+
+#[test]
+fn an_intact_closed_trail_reports_its_end_sealed() {
+    let f = fixture(5);
+    let (code, v) = verify_json(&f, &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        v["end"],
+        serde_json::json!({"status": "sealed", "reason": null})
+    );
+    assert_eq!(v["records_in_window"], serde_json::Value::Null);
+    let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key)]);
+    assert!(text_of(&out).contains("End: sealed by its writer."));
+}
+
+/// Issue 10, item 3: a window that holds no record says so.
+#[test]
+fn a_window_that_holds_no_record_says_so() {
+    let f = fixture(20);
+    let out = audit(&[
+        "verify",
+        s(&f.dir),
+        "--key-file",
+        s(&f.key),
+        "--from",
+        "2999-01-01",
+    ]);
+    let text = text_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("No record in the window (at or after 2999-01-01T00:00:00.000000Z)"),
+        "{text}"
+    );
+    let (code, v) = verify_json(&f, &["--from", "2999-01-01"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["records_in_window"], 0);
+
+    // A window that holds records counts them, and says nothing of the kind.
+    let (_, all) = verify_json(&f, &[]);
+    let (code, v) = verify_json(&f, &["--from", "2000-01-01", "--to", "2999-01-01"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["records_in_window"], all["records"]);
+    let out = audit(&[
+        "verify",
+        s(&f.dir),
+        "--key-file",
+        s(&f.key),
+        "--from",
+        "2000-01-01",
+    ]);
+    assert!(!text_of(&out).contains("No record in the window"));
+}
+
+#[test]
+fn verify_help_documents_every_exit_status() {
+    let out = audit(&["verify", "--help"]);
+    let help = text_of(&out);
+    for code in [
+        "0  intact",
+        "1  tampering",
+        "2  usage",
+        "3  records intact, end not proven",
+    ] {
+        assert!(help.contains(code), "{code:?} missing from:\n{help}");
+    }
+}

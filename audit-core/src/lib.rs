@@ -11,7 +11,7 @@
 //! - [`Writer`] appends batches of [`Entry`]s to a stream with group commit
 //!   ([`Durability`]), rotation ([`Rotation`]), a lock file, and crash recovery.
 //! - [`verify_dir`] checks a stream and returns a [`Report`] that pinpoints the first
-//!   failing record.
+//!   failing record and says whether the end of the trail is proven ([`End`]).
 //! - [`Stream`] reads a stream's records in order, raw ([`Stream::records`]) or
 //!   checked as they are read ([`Stream::verified`]), with bounded memory.
 //! - [`storage`] is the I/O seam: every file-system call of the writer and of
@@ -107,7 +107,7 @@ pub use record::{
 };
 pub use segment::SegmentName;
 pub use timestamp::Timestamp;
-pub use verify::{Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir};
+pub use verify::{End, Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir};
 pub use writer::{
     Appended, Durability, Opened, PartialAppend, Period, Rotation, Writer, WriterConfig,
     parse_duration,

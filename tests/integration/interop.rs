@@ -1,6 +1,6 @@
 //! The independent Python verifier (written from docs/FORMAT.md alone) agrees with
-//! `audit verify --json` (`tracing_audit_cli::report_json`, what the binary prints) on intact and tampered trails, and the
-//! worked example in docs/FORMAT.md verifies.
+//! `audit verify --json` (`tracing_audit_cli::report_json`, what the binary prints) on intact and tampered trails, and on
+//! whether their end is proven, and the worked example in docs/FORMAT.md verifies.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use tracing_audit::Key;
 use tracing_audit::verify::{VerifyOptions, verify_dir};
 use tracing_audit_cli::report_json;
 
-use crate::common::{key, verify};
+use crate::common::{config, event, key, lines, rewrite, segments, verify};
 use crate::tamper::{CASES, trail};
 
 fn repo_file(rel: &str) -> PathBuf {
@@ -41,11 +41,12 @@ fn python_verify(dir: &Path, key_file: &Path) -> Value {
             String::from_utf8_lossy(&out.stderr)
         )
     });
-    assert_eq!(
-        code,
-        Some(if v["ok"] == true { 0 } else { 1 }),
-        "verify.py exit status"
-    );
+    let expected = match (v["ok"] == true, v["end"]["status"] == "not_proven") {
+        (false, _) => 1,
+        (true, true) => 3,
+        (true, false) => 0,
+    };
+    assert_eq!(code, Some(expected), "verify.py exit status: {v}");
     v
 }
 
@@ -58,8 +59,8 @@ fn essence(v: &Value) -> Value {
         .map(|f| serde_json::json!([f["kind"], f["file"], f["line"], f["seq"]]))
         .collect();
     serde_json::json!({
-        "ok": v["ok"], "records": v["records"], "segments": v["segments"],
-        "mac_checked": v["mac_checked"], "failures": failures,
+        "ok": v["ok"], "end": v["end"]["status"], "records": v["records"],
+        "segments": v["segments"], "mac_checked": v["mac_checked"], "failures": failures,
     })
 }
 
@@ -82,6 +83,48 @@ fn python_verifier_agrees_on_intact_and_tampered_trails() {
             "{name}: the verifiers disagree"
         );
     }
+}
+
+/// Issue 10, item 3: both verifiers say whether the end of the trail is proven.
+#[test]
+fn python_verifier_agrees_on_the_end_of_the_trail() {
+    let keys = tempfile::tempdir().unwrap();
+    let kf = key_file(keys.path(), &"5a".repeat(32));
+    let delete_newest = |dir: &Path| std::fs::remove_file(segments(dir).pop().unwrap()).unwrap();
+    let cut_seal = |dir: &Path| {
+        let newest = segments(dir).pop().unwrap();
+        let ls = lines(&newest);
+        rewrite(&newest, &ls[..ls.len() - 1].concat());
+    };
+    let cases: [(&str, &dyn Fn(&Path), &str); 3] = [
+        ("untouched", &|_| {}, "sealed"),
+        ("newest segment deleted", &delete_newest, "not_proven"),
+        ("seal cut off", &cut_seal, "not_proven"),
+    ];
+    for (name, change, end) in cases {
+        let dir = trail();
+        change(dir.path());
+        let rust = essence(&report_json(&verify(dir.path())));
+        assert_eq!(
+            (&rust["ok"], &rust["end"]),
+            (&true.into(), &end.into()),
+            "{name}"
+        );
+        assert_eq!(
+            essence(&python_verify(dir.path(), &kf)),
+            rust,
+            "{name}: the verifiers disagree"
+        );
+    }
+
+    // A live writer holds the newest segment open.
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = tracing_audit::storage::Writer::open(config(dir.path())).unwrap();
+    w.append(&[event(0), event(1)]).unwrap();
+    let rust = essence(&report_json(&verify(dir.path())));
+    assert_eq!(rust["end"], "live_writer");
+    assert_eq!(essence(&python_verify(dir.path(), &kf)), rust);
+    w.close().unwrap();
 }
 
 #[test]

@@ -5,9 +5,11 @@ Python 3 standard library only. Usage:
 
     verify.py DIR [--key-file FILE] [--json]
 
-Exit status: 0 intact, 1 failures found, 2 usage or I/O error. With --json it prints
-{"ok", "records", "segments", "mac_checked", "first_failure", "failures"} like
-`audit verify --json`.
+Exit status: 0 intact and the end proven, 1 failures found, 2 usage or I/O error
+(also: no segment at all), 3 records intact but the end not proven (FORMAT.md §4,
+"The end of a trail"). With --json it prints {"ok", "end", "records", "segments",
+"mac_checked", "first_failure", "failures"} like `audit verify --json`, where "end" is
+{"status": "sealed" | "live_writer" | "not_proven", "reason": text or null}.
 """
 
 import argparse
@@ -17,6 +19,7 @@ import hmac
 import json
 import os
 import re
+import stat
 import sys
 
 SUFFIX_LEN = 148
@@ -41,11 +44,15 @@ def load_key(path):
 
 
 def writer_is_live(directory):
+    """True when a writer holds the flock on .lock: probed without waiting, without
+    creating the file or following a symlink."""
     try:
-        fd = os.open(os.path.join(directory, ".lock"), os.O_RDONLY)
+        fd = os.open(os.path.join(directory, ".lock"), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return False
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return False
@@ -65,6 +72,8 @@ def verify(directory, key):
     failures = []
     records = 0
     expected_seq, expected_prev, prev_sealed, resync = 0, ZERO, True, False
+    # The last record read of the newest segment: its kind, seq, and a seal's reason.
+    last_kind, last_reason, last_seq = None, None, None
 
     for index, (first_seq, name) in enumerate(names):
         is_last = index == len(names) - 1
@@ -72,6 +81,7 @@ def verify(directory, key):
         lines = data.split(b"\n")
         torn = lines.pop()  # bytes after the last newline (b"" when none)
         seg_records, sealed, line_no, last_seq = 0, False, 0, None
+        last_kind, last_reason = None, None
 
         def fail(kind, seq=None):
             failures.append({"kind": kind, "file": name, "line": line_no, "seq": seq})
@@ -142,6 +152,8 @@ def verify(directory, key):
             sealed = sealed or kind == "seal"
             seg_records += 1
             last_seq = seq
+            last_kind = kind
+            last_reason = obj.get("reason") if kind == "seal" else None
         records += seg_records
         if torn:
             line_no += 1
@@ -152,8 +164,18 @@ def verify(directory, key):
         elif not is_last:
             line_no = max(line_no, 1)
             fail("segment_order", last_seq)
+    end = {"status": "sealed", "reason": None}
+    if names and not (last_kind == "seal" and last_reason != "rotate"):
+        newest = names[-1][1]
+        if writer_is_live(directory):
+            end = {"status": "live_writer", "reason": None}
+        elif last_kind == "seal":
+            end = {"status": "not_proven", "reason": f"the newest segment {newest} is sealed for rotation, but the segment after it (from seq {last_seq + 1}) is missing"}
+        else:
+            end = {"status": "not_proven", "reason": f"the newest segment {newest} ends without a seal and no writer holds the lock"}
     return {
         "ok": not failures,
+        "end": end,
         "records": records,
         "segments": len(names),
         "mac_checked": key is not None,
@@ -173,13 +195,25 @@ def main():
         return 2
     key = load_key(args.key_file) if args.key_file else None
     report = verify(args.dir, key)
+    if report["segments"] == 0:
+        print(f"verify.py: {args.dir}: no trail here: no segment file", file=sys.stderr)
+        return 2
+    end = report["end"]
     if args.json:
         print(json.dumps(report))
     else:
         for f in report["failures"]:
             print(f"{f['file']}:{f['line']}: {f['kind']} (seq {f['seq']})")
-        print(f"{report['records']} records in {report['segments']} segments: " + ("intact" if report["ok"] else "FAILED"))
-    return 0 if report["ok"] else 1
+        if not report["ok"]:
+            verdict = "FAILED"
+        elif end["status"] == "not_proven":
+            verdict = "records intact; end not proven: " + end["reason"]
+        else:
+            verdict = "intact" + (" (open: a writer is live)" if end["status"] == "live_writer" else "")
+        print(f"{report['records']} records in {report['segments']} segments: {verdict}")
+    if not report["ok"]:
+        return 1
+    return 3 if end["status"] == "not_proven" else 0
 
 
 if __name__ == "__main__":

@@ -183,7 +183,9 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// The operating system's error.
     fn lock(&self, path: &Path, pid: u32) -> io::Result<TryLock>;
     /// True when some process holds the writer lock on the lock file `path`
-    /// (false when there is no lock file).
+    /// (false when there is no lock file). Takes the lock shared for an instant,
+    /// without waiting; never creates the file, nor follows a symlink, nor takes
+    /// anything but a regular file for the lock file (an error).
     ///
     /// # Errors
     /// The operating system's error.
@@ -342,7 +344,7 @@ impl Storage for FileStorage {
             .custom_flags(NO_FOLLOW)
             .open(path)
         {
-            Ok(f) => f,
+            Ok(f) => regular(f, path)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(e),
         };

@@ -1,5 +1,6 @@
 //! Verification: hashes, MACs, `prev` links, gapless `seq`, segment order and
-//! open/seal consistency, with a report that pinpoints the first failing record.
+//! open/seal consistency, with a report that pinpoints the first failing record and
+//! says whether the end of the trail is proven ([`End`]).
 //!
 //! - `checks`: one check per failure kind;
 //! - `scan`: one segment's lines through the checks, in order;
@@ -18,13 +19,22 @@ use crate::segment::{SegmentName, list_segments};
 use crate::storage::{FileStorage, Storage};
 use crate::timestamp::Timestamp;
 
-pub use report::{Failure, FailureKind, Report, SegmentReport, VerifyOptions};
+pub use report::{End, Failure, FailureKind, Report, SegmentReport, VerifyOptions};
 pub(crate) use scan::{SegmentScan, chain_after, scan_segment};
 
 /// Verifies a stream directory.
 ///
 /// With a window, every segment whose time span overlaps it is verified in full,
-/// linked to the last record before it (read from the preceding segment).
+/// linked to the last record before it (read from the preceding segment), and
+/// [`Report::records_in_window`] counts the records inside the window.
+///
+/// The report also says whether the end is proven ([`Report::end`]): the last
+/// segment verified is sealed, and not for a rotation whose next segment is
+/// missing; or a live writer holds the stream's lock (probed without waiting,
+/// without creating a file, without following a symlink). Otherwise the end is
+/// [`End::NotProven`], with the reason: records may have been cut off the end, which
+/// the chain alone cannot show (docs/FORMAT.md §4). That is not a failure:
+/// [`Report::ok`] stays true.
 ///
 /// # Errors
 /// Only for I/O problems (unreadable directory or file, a segment that is a
@@ -41,7 +51,7 @@ pub(crate) use scan::{SegmentScan, chain_after, scan_segment};
 /// w.append(&[Event::new("invoice.paid").into()])?;
 /// w.close()?;
 /// let report = verify_dir(dir.path(), &VerifyOptions::new().key(key))?;
-/// assert!(report.ok());
+/// assert!(report.ok() && report.end_proven()); // sealed by `close`
 /// assert_eq!(report.records, 3); // open, the event, seal
 /// # Ok(()) }
 /// ```
@@ -49,8 +59,10 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
     let storage = FileStorage::new();
     let storage: &dyn Storage = &storage;
     let segments = list_segments(storage, dir)?;
+    let windowed = opts.from.is_some() || opts.to.is_some();
     let mut report = Report {
         mac_checked: opts.key.is_some(),
+        records_in_window: windowed.then_some(0),
         ..Report::default()
     };
     let (first, last) = window(&segments, opts.from, opts.to);
@@ -60,9 +72,15 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
         None => None,
     };
     let mut chain = chain_before.unwrap_or_else(Chain::start);
+    let mut live = None;
+    let mut is_live = || *live.get_or_insert_with(|| writer_is_live(storage, dir));
     for (i, name) in segments[first..last].iter().enumerate() {
         let successor = segments.get(first + i + 1);
-        let scan = scan_segment(
+        let mut scan = SegmentScan::new(name);
+        if windowed {
+            scan = scan.in_window(opts.from, opts.to);
+        }
+        let scan = scan.read_all(
             storage,
             dir,
             name,
@@ -75,7 +93,7 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
         } else if let Some(f) = successor.and_then(|next| scan.end_failure(name, next)) {
             report.failures.push(f);
         }
-        if successor.is_none() && scan.torn.is_some() && writer_is_live(storage, dir) {
+        if successor.is_none() && scan.torn.is_some() && is_live() {
             // A live writer may be in the middle of its write(2): the bytes after the
             // last newline are a batch in progress, not damage.
             if report
@@ -88,11 +106,15 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
             }
         }
         report.records += scan.report.records;
-        for id in scan.key_ids {
-            if !report.trail_key_ids.contains(&id) {
-                report.trail_key_ids.push(id);
+        if let Some(n) = report.records_in_window.as_mut() {
+            *n += scan.records_in_window;
+        }
+        for id in &scan.key_ids {
+            if !report.trail_key_ids.contains(id) {
+                report.trail_key_ids.push(id.clone());
             }
         }
+        report.end = end_of(&scan, successor.is_some(), &mut is_live);
         let mut seg = scan.report;
         seg.failures = report
             .failures
@@ -102,6 +124,51 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
         report.segments.push(seg);
     }
     Ok(report)
+}
+
+/// Whether the end of the verified segments is proven, from the scan of the last one
+/// (`followed`: whether the stream has a segment after it) and, when needed, a
+/// probe of the writer lock.
+fn end_of(last: &SegmentScan, followed: bool, is_live: &mut impl FnMut() -> bool) -> End {
+    let seg = &last.report;
+    let rotated = last.seal_reason.as_deref() == Some("rotate");
+    if seg.sealed && (followed || !rotated) {
+        return End::Sealed;
+    }
+    if followed {
+        // Already a `segment_order` failure; the end of this segment is not proven
+        // either.
+        return End::NotProven {
+            reason: format!(
+                "segment {} ends without a seal, although a segment follows it",
+                seg.file
+            ),
+        };
+    }
+    if is_live() {
+        return End::LiveWriter;
+    }
+    let reason = match seg.last_seq {
+        Some(last_seq) if seg.sealed => {
+            let next = last_seq.checked_add(1).map_or_else(
+                || "none can follow".to_owned(),
+                |n| format!("seg-{n:020}-<UTC time>.jsonl, from seq {n}"),
+            );
+            format!(
+                "the newest segment {} is sealed for rotation, but the segment after it ({next}) is missing (deleted, or its writer stopped in the middle of the rotation), and no writer holds the stream's lock",
+                seg.file
+            )
+        }
+        Some(last_seq) => format!(
+            "the newest segment {} ends without a seal (last record seq {last_seq}) and no writer holds the stream's lock: its last records may have been cut off, or its writer stopped without closing it",
+            seg.file
+        ),
+        None => format!(
+            "the newest segment {} holds no record and no writer holds the stream's lock",
+            seg.file
+        ),
+    };
+    End::NotProven { reason }
 }
 
 /// The range `[first, last)` of segments overlapping the window.

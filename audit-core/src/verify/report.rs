@@ -96,7 +96,68 @@ impl SegmentReport {
     }
 }
 
+/// What shows that the verified records are all there is: that nothing was cut off
+/// the end (docs/FORMAT.md §4, "The end of a trail").
+///
+/// The chain proves every record links to the one before it, but not that the last
+/// record read is the last one written: deleting the newest segment, or the last
+/// lines of a segment (its seal included), leaves a chain that verifies. Until
+/// signed checkpoints can prove the end, a report says what it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum End {
+    /// The last segment verified ends with a seal that does not announce a missing
+    /// successor: a seal whose reason is not `rotate` (`close`: the writer shut
+    /// down), or any seal of a segment that the stream continues after (a window
+    /// that stops before the newest segment).
+    Sealed,
+    /// The newest segment is open (unsealed, or sealed for a rotation whose next
+    /// segment is not created yet) and a live writer holds the stream's lock: the
+    /// trail is being written. Records it writes after the verification are not
+    /// covered.
+    LiveWriter,
+    /// Nothing shows the trail was not cut: the newest segment is unsealed, or
+    /// sealed for a rotation whose next segment is missing, and no writer holds the
+    /// lock. The records read may all verify; this is not tampering, but the end
+    /// is not proven.
+    NotProven {
+        /// Why: which segment, what it ends with, what is missing.
+        reason: String,
+    },
+}
+
+impl End {
+    /// The name used in `--json` output: `sealed`, `live_writer` or `not_proven`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            End::Sealed => "sealed",
+            End::LiveWriter => "live_writer",
+            End::NotProven { .. } => "not_proven",
+        }
+    }
+
+    /// True unless the end is [`End::NotProven`].
+    pub fn is_proven(&self) -> bool {
+        !matches!(self, End::NotProven { .. })
+    }
+}
+
+impl Default for End {
+    /// Not proven: nothing was verified.
+    fn default() -> End {
+        End::NotProven {
+            reason: "no segment was verified".to_owned(),
+        }
+    }
+}
+
 /// The result of verifying a stream directory.
+///
+/// Two questions, answered apart: were the records read tampered with or
+/// corrupted ([`Report::ok`]), and is the end of the trail proven
+/// ([`Report::end_proven`], [`Report::end`])? `audit verify` exits 0 only when
+/// both answers are good, 1 on tampering, 3 when the records are intact but the
+/// end is not proven.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Report {
@@ -115,12 +176,26 @@ pub struct Report {
     /// A live writer held the stream's lock and the newest segment ended in a
     /// partial line: a write in progress, not counted as a failure.
     pub write_in_progress: bool,
+    /// Whether the end of what was verified is proven (see [`End`]).
+    pub end: End,
+    /// With a `--from/--to` window, how many of the records read have a `ts` inside
+    /// it (`Some(0)`: the window holds no record); `None` without a window.
+    pub records_in_window: Option<u64>,
 }
 
 impl Report {
-    /// True when no failure was found.
+    /// True when no failure was found: no tampering or corruption in the records
+    /// read. It says nothing about records cut off the end; see
+    /// [`Report::end_proven`].
     pub fn ok(&self) -> bool {
         self.failures.is_empty()
+    }
+
+    /// True when the end of the trail is proven: sealed by its writer, or held
+    /// open by a live writer ([`End::Sealed`], [`End::LiveWriter`]). False for
+    /// [`End::NotProven`], which is not a failure: see [`Report::end`].
+    pub fn end_proven(&self) -> bool {
+        self.end.is_proven()
     }
 
     /// The first failure in stream order.

@@ -12,6 +12,7 @@ use crate::parse::{ParsedLine, header, split_line};
 use crate::record::RecordKind;
 use crate::segment::{Line, LineReader, SegmentName, last_complete_line, segment_path};
 use crate::storage::Storage;
+use crate::timestamp::Timestamp;
 
 use super::checks;
 use super::report::{Failure, FailureKind, SegmentReport};
@@ -54,6 +55,13 @@ pub(crate) struct SegmentScan {
     pub torn: Option<(u64, u64)>,
     /// Bytes of whole lines read (where a torn tail begins).
     pub whole_bytes: u64,
+    /// The `reason` of the seal when the last record read is a seal (`rotate`,
+    /// `close`; an unreadable or absent reason is `None`).
+    pub seal_reason: Option<String>,
+    /// Records whose `ts` lies in the window (see [`SegmentScan::in_window`]).
+    pub records_in_window: u64,
+    /// The `--from/--to` window to count records in, if any.
+    window: Option<(Option<Timestamp>, Option<Timestamp>)>,
     after_seal: bool,
 }
 
@@ -66,8 +74,35 @@ impl SegmentScan {
             key_ids: Vec::new(),
             torn: None,
             whole_bytes: 0,
+            seal_reason: None,
+            records_in_window: 0,
+            window: None,
             after_seal: false,
         }
+    }
+
+    /// Counts the records whose `ts` lies in `[from, to]` (a missing bound is
+    /// open) in [`SegmentScan::records_in_window`].
+    pub(crate) fn in_window(mut self, from: Option<Timestamp>, to: Option<Timestamp>) -> Self {
+        self.window = Some((from, to));
+        self
+    }
+
+    /// Checks every line of one segment, appending failures; updates `chain`.
+    pub(crate) fn read_all(
+        mut self,
+        storage: &dyn Storage,
+        dir: &Path,
+        name: &SegmentName,
+        chain: &mut Chain,
+        key: Option<&Key>,
+        failures: &mut Vec<Failure>,
+    ) -> Result<SegmentScan> {
+        let mut reader = LineReader::open(storage, &segment_path(dir, name))?;
+        while let Some(lines) = reader.next_batch()? {
+            self.check_lines(&lines, name, chain, key, failures);
+        }
+        Ok(self)
     }
 
     /// Checks a batch of consecutive lines, appending failures; updates `chain`.
@@ -204,6 +239,21 @@ impl SegmentScan {
         self.report.first_seq.get_or_insert(h.seq);
         self.report.last_seq = Some(h.seq);
         self.report.sealed = kind == Some(RecordKind::Seal);
+        self.seal_reason = None;
+        if kind == Some(RecordKind::Seal) {
+            let mut body = parsed.body_open.to_vec();
+            body.push(b'}');
+            self.seal_reason = serde_json::from_slice::<SealFields>(&body)
+                .ok()
+                .and_then(|s| s.reason);
+        }
+        if let Some((from, to)) = self.window
+            && let Ok(ts) = Timestamp::parse(&h.ts)
+            && from.is_none_or(|from| from <= ts)
+            && to.is_none_or(|to| ts <= to)
+        {
+            self.records_in_window += 1;
+        }
         self.last_kind = Some(h.kind.into_owned());
     }
 
@@ -231,6 +281,11 @@ struct OpenFields {
     key_id: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct SealFields {
+    reason: Option<String>,
+}
+
 /// Checks every line of one segment, appending failures; updates `chain`.
 pub(crate) fn scan_segment(
     storage: &dyn Storage,
@@ -240,12 +295,7 @@ pub(crate) fn scan_segment(
     key: Option<&Key>,
     failures: &mut Vec<Failure>,
 ) -> Result<SegmentScan> {
-    let mut scan = SegmentScan::new(name);
-    let mut reader = LineReader::open(storage, &segment_path(dir, name))?;
-    while let Some(lines) = reader.next_batch()? {
-        scan.check_lines(&lines, name, chain, key, failures);
-    }
-    Ok(scan)
+    SegmentScan::new(name).read_all(storage, dir, name, chain, key, failures)
 }
 
 /// A line split into body, hash and MAC, the SHA-256 of its body, and whether its
