@@ -1,5 +1,6 @@
-//! Criterion micro-benchmarks of the storage core: hashing + MAC, batch append
-//! (encode + hash + MAC + buffered write), and verification.
+//! Criterion micro-benchmarks of the storage core: encoding (and its hand-written
+//! hex and timestamp cache beside the crates they replace), hashing + MAC, batch
+//! append (encode + hash + MAC + buffered write), and verification.
 //!
 //! `cargo bench -p tracing-audit-core`
 
@@ -71,6 +72,56 @@ fn encode(c: &mut Criterion) {
     g.finish();
 }
 
+/// The hand-written hex and timestamp cache of the encoder, each beside what it
+/// replaces: the `hex` crate and the formatter (through the `time` crate).
+fn hex_and_timestamps(c: &mut Criterion) {
+    use tracing_audit_core::Timestamp;
+    use tracing_audit_core::bench_support::{TimestampCache, push_hex};
+    let bytes = *b"0123456789abcdef fedcba987654321";
+    let mut out = Vec::with_capacity(128);
+    let mut g = c.benchmark_group("hex");
+    g.bench_function("table_32B", |b| {
+        b.iter(|| {
+            out.clear();
+            push_hex(&mut out, black_box(&bytes));
+            black_box(out.len())
+        })
+    });
+    g.bench_function("hex_crate_32B", |b| {
+        b.iter(|| {
+            out.clear();
+            let mut buf = [0u8; 64];
+            hex::encode_to_slice(black_box(&bytes), &mut buf).expect("64 bytes");
+            out.extend_from_slice(&buf);
+            black_box(out.len())
+        })
+    });
+    g.finish();
+    // Records a microsecond apart, as in a busy second.
+    let start = Timestamp::now().unix_micros();
+    let mut g = c.benchmark_group("timestamp");
+    let mut cache = TimestampCache::new();
+    let mut t = start;
+    g.bench_function("per_second_cache", |b| {
+        b.iter(|| {
+            out.clear();
+            t += 1;
+            cache.write(black_box(Timestamp::from_unix_micros(t)), &mut out);
+            black_box(out.len())
+        })
+    });
+    let mut t = start;
+    g.bench_function("write_rfc3339", |b| {
+        b.iter(|| {
+            out.clear();
+            t += 1;
+            black_box(Timestamp::from_unix_micros(t)).write_rfc3339(&mut out);
+            black_box(out.len())
+        })
+    });
+    g.finish();
+}
+
 fn append(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut w = Writer::open(config(dir.path(), Key::generate().expect("key"))).expect("writer");
@@ -105,5 +156,12 @@ fn verify(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, encode, hash_and_mac, append, verify);
+criterion_group!(
+    benches,
+    encode,
+    hex_and_timestamps,
+    hash_and_mac,
+    append,
+    verify
+);
 criterion_main!(benches);

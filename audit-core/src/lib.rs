@@ -98,6 +98,34 @@ pub mod bench_support {
         encode::begin(out, &header, &mut TsCache::new());
         encode::entry_body(out, entry, "bench", &crate::Limits::default());
     }
+
+    /// Appends the 64 lowercase hexadecimal digits of `bytes`, as the encoder writes
+    /// `prev`, `hash` and `mac`.
+    pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8; 32]) {
+        encode::push_hex(out, bytes);
+    }
+
+    /// The encoder's per-second timestamp cache.
+    #[derive(Debug)]
+    pub struct TimestampCache(TsCache);
+
+    impl TimestampCache {
+        /// An empty cache.
+        pub fn new() -> TimestampCache {
+            TimestampCache(TsCache::new())
+        }
+
+        /// Appends `ts` as the encoder writes it.
+        pub fn write(&mut self, ts: crate::Timestamp, out: &mut Vec<u8>) {
+            self.0.write(ts, out);
+        }
+    }
+
+    impl Default for TimestampCache {
+        fn default() -> TimestampCache {
+            TimestampCache::new()
+        }
+    }
 }
 pub use error::{Error, ErrorKind, Result};
 pub use key::Key;

@@ -117,6 +117,11 @@ impl Timestamp {
 
 /// Formats timestamps fast when many fall in the same second: the calendar part is
 /// computed once per second and only the microseconds are written per record.
+///
+/// It pays: 5.9 ns per record against 30.3 ns for [`Timestamp::write_rfc3339`]
+/// (through the `time` crate) every time, when encoding a typical record takes
+/// 197 ns in the same run. Criterion `timestamp/*` and `encode/*` of
+/// `cargo bench -p tracing-audit-core`, docs/BENCHMARKS.md, 2026-12-01.
 #[derive(Debug, Clone)]
 pub(crate) struct TsCache {
     second: i64,

@@ -74,7 +74,27 @@ impl Visit for EventVisitor<'_> {
     }
 }
 
-/// The span fields read by default, and what they provide.
+/// The span fields read by default, and the record member each provides: an audit
+/// event inside a span with one of these fields gets its value, unless the event
+/// sets the member itself (the innermost span wins).
+/// [`AuditBuilder::span_field`](crate::AuditBuilder::span_field) adds more.
+///
+/// | span field | record member |
+/// |---|---|
+/// | `actor` | `actor.id` |
+/// | `actor.id` | `actor.id` |
+/// | `actor_id` | `actor.id` |
+/// | `user_id` | `actor.id` |
+/// | `actor.ip` | `actor.ip` |
+/// | `client_ip` | `actor.ip` |
+/// | `actor.auth` | `actor.auth` |
+/// | `auth_method` | `actor.auth` |
+/// | `actor.session` | `actor.session` |
+/// | `session_id` | `actor.session` |
+/// | `request_id` | `request_id` |
+/// | `trace_id` | `trace_id` |
+/// | `org_id` | `org_id` |
+/// | `project_id` | `project_id` |
 pub const DEFAULT_SPAN_FIELDS: &[(&str, Member)] = &[
     ("actor", Member::ActorId),
     ("actor.id", Member::ActorId),
@@ -137,5 +157,30 @@ impl Visit for SpanVisitor<'_> {
         if self.map.iter().any(|(n, _)| n == field.name()) {
             self.set(field, format!("{value:?}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 10, item 7: the table in the documentation is the constant, row for row.
+    #[test]
+    fn the_documented_table_lists_every_span_field() {
+        let source = include_str!("capture.rs");
+        let docs = &source[..source.find("pub const DEFAULT_SPAN_FIELDS").unwrap()];
+        let rows: Vec<(&str, &str)> = docs
+            .lines()
+            .filter_map(|l| l.strip_prefix("/// | `"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(|c| c.trim().trim_matches('`')).collect();
+                (cells[0], cells[1])
+            })
+            .collect();
+        let fields: Vec<(&str, &str)> = DEFAULT_SPAN_FIELDS
+            .iter()
+            .map(|(field, member)| (*field, member.name()))
+            .collect();
+        assert_eq!(rows, fields);
     }
 }

@@ -3,18 +3,37 @@
 use std::path::PathBuf;
 
 use tracing_audit_core::{Durability, Key, Rotation, WriterConfig};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 use crate::{AuditBuilder, AuditError, ErrorKind, Overflow};
 
-/// The environment variables read by [`AuditBuilder::from_env`].
+/// The environment variables read by [`AuditBuilder::from_env`] (and `RUST_LOG`, read
+/// by [`init_from_env`](crate::init_from_env) alone), each with what it accepts.
+///
+/// | variable | accepted values | default |
+/// |---|---|---|
+/// | `AUDIT_ENABLED` | `true`, or `false`: nothing is recorded ([`AuditBuilder::from_env`] returns `Ok(None)`; `init_from_env` installs the console alone and says so on standard error) | `true` |
+/// | `AUDIT_STORAGE_BACKEND` | `local`, the only backend so far | `local` |
+/// | `AUDIT_STORAGE_PATH` | the stream directory, created if missing | `./audit-trail` |
+/// | `AUDIT_SERVICE` | the service name written in every event | the executable's name |
+/// | `AUDIT_HMAC_KEY_FILE` | the key file: 64 hexadecimal characters, mode 0600 or 0400 (`audit keygen FILE` creates one) | none: required |
+/// | `AUDIT_FSYNC` | `batch` (fsync after every batch), `interval:<duration>` such as `interval:200ms`, or `never` | `batch` |
+/// | `AUDIT_ROTATION` | `daily`, `hourly`, `size:<size>` such as `size:64MiB`, one period and one size comma-separated (`daily,size:64MiB`), or `never` | `daily,size:128MiB` |
+/// | `AUDIT_OVERFLOW` | `block` (lossless), `block:<duration>` such as `block:50ms` (then drop, with a `gap` record), or `drop` | `block` |
+/// | `AUDIT_CATALOG` | the action catalog file, also read by the macros at compile time; at run time it fills the categories and redacts the sensitive fields of events emitted without the macros | none |
+/// | `RUST_LOG` | `init_from_env` only: `EnvFilter` directives for the console, such as `warn` or `info,my_crate=debug`; audit events never reach the console and `RUST_LOG` cannot turn them off | `info` |
+///
+/// Durations are read by the [`humantime`](https://docs.rs/humantime) crate (`200ms`,
+/// `2s`, `1min`); sizes by the [`bytesize`](https://docs.rs/bytesize) crate (`KiB`,
+/// `MiB`, `GiB` are powers of 1024; `kB`, `MB`, `GB` powers of 1000). Any other value
+/// is an error ([`ErrorKind::Config`]) that names the variable, what was expected and
+/// what was found.
 pub const ENV_VARS: &[(&str, &str)] = &[
-    (
-        "AUDIT_ENABLED",
-        "`true` (default) or `false`; `false` records nothing and says so on stderr",
-    ),
+    ("AUDIT_ENABLED", "`true` (default) or `false`"),
     (
         "AUDIT_STORAGE_BACKEND",
-        "`local` (the default and, for now, the only backend)",
+        "`local` (the default and only backend)",
     ),
     (
         "AUDIT_STORAGE_PATH",
@@ -30,19 +49,23 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         "AUDIT_FSYNC",
-        "`batch` (default), `interval:<N>ms|s`, or `never`",
+        "`batch` (default), `interval:<duration>` such as `interval:200ms`, or `never`",
     ),
     (
         "AUDIT_ROTATION",
-        "`daily`, `hourly`, `size:<N>[KiB|MiB|GiB]`, comma-separated (default `daily,size:128MiB`)",
+        "`daily`, `hourly`, `size:<size>` such as `size:64MiB`, one period and one size comma-separated, or `never` (default `daily,size:128MiB`)",
     ),
     (
         "AUDIT_OVERFLOW",
-        "`block` (default), `block:<N>ms|s` (then drop with a gap record), or `drop`",
+        "`block` (default), `block:<duration>` such as `block:50ms` (then drop with a gap record), or `drop`",
     ),
     (
         "AUDIT_CATALOG",
-        "the action catalog file, also read by the macros at compile time (optional; at run time it fills categories and redacts sensitive fields of events emitted without the macros)",
+        "the action catalog file (optional; at run time it fills categories and redacts sensitive fields of events emitted without the macros)",
+    ),
+    (
+        "RUST_LOG",
+        "`init_from_env` only: the console's `EnvFilter` directives (default `info`); never filters audit events",
     ),
 ];
 
@@ -73,9 +96,9 @@ impl AuditBuilder {
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<AuditBuilder>, AuditError> {
         if let Some(v) = get("AUDIT_ENABLED") {
-            match v.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => {}
-                "false" | "0" | "no" | "off" => return Ok(None),
+            match v.trim() {
+                "true" => {}
+                "false" => return Ok(None),
                 _ => return Err(bad("AUDIT_ENABLED", "`true` or `false`", &v)),
             }
         }
@@ -88,8 +111,17 @@ impl AuditBuilder {
                 &v,
             ));
         }
-        let path =
-            PathBuf::from(get("AUDIT_STORAGE_PATH").unwrap_or_else(|| "./audit-trail".into()));
+        let path = match get("AUDIT_STORAGE_PATH") {
+            Some(v) if v.trim().is_empty() => {
+                return Err(bad(
+                    "AUDIT_STORAGE_PATH",
+                    "a directory (created if missing)",
+                    &v,
+                ));
+            }
+            Some(v) => PathBuf::from(v),
+            None => PathBuf::from("./audit-trail"),
+        };
         if let Ok(meta) = std::fs::symlink_metadata(&path)
             && !meta.is_dir()
         {
@@ -106,7 +138,13 @@ impl AuditBuilder {
                 ),
             ));
         }
-        let service = get("AUDIT_SERVICE").unwrap_or_else(default_service);
+        let service = match get("AUDIT_SERVICE") {
+            Some(v) if v.trim().is_empty() => {
+                return Err(bad("AUDIT_SERVICE", "the service name", &v));
+            }
+            Some(v) => v,
+            None => default_service(),
+        };
         let key_file = match get("AUDIT_HMAC_KEY_FILE") {
             Some(v) if !v.trim().is_empty() => v,
             found => {
@@ -150,17 +188,39 @@ impl AuditBuilder {
 }
 
 fn parse_overflow(v: &str) -> Result<Overflow, AuditError> {
-    let expected = "`block`, `block:<N>ms|s` or `drop`";
-    let t = v.trim().to_ascii_lowercase();
-    match t.as_str() {
+    let expected = "`block`, `block:<duration>` (such as `block:50ms`) or `drop`";
+    match v.trim() {
         "block" => Ok(Overflow::Block),
         "drop" => Ok(Overflow::Drop),
-        _ => t
-            .strip_prefix("block:")
-            .and_then(tracing_audit_core::parse_duration)
-            .map(Overflow::BlockTimeout)
-            .ok_or_else(|| bad("AUDIT_OVERFLOW", expected, v)),
+        t => match t.strip_prefix("block:") {
+            Some(d) => tracing_audit_core::parse_duration(d)
+                .map(Overflow::BlockTimeout)
+                .map_err(|e| {
+                    AuditError::new(
+                        ErrorKind::Config,
+                        format!("AUDIT_OVERFLOW: expected {expected}, found {v:?}: {e}"),
+                    )
+                }),
+            None => Err(bad("AUDIT_OVERFLOW", expected, v)),
+        },
     }
+}
+
+/// The console's filter in [`init_from_env`](crate::init_from_env): the `EnvFilter`
+/// directives of `RUST_LOG` (`rust_log`), or `info` when it is unset or empty.
+pub(crate) fn console_filter(rust_log: Option<&str>) -> Result<EnvFilter, AuditError> {
+    let text = rust_log.unwrap_or_default();
+    EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .parse(text)
+        .map_err(|e| {
+            AuditError::new(
+                ErrorKind::Config,
+                format!(
+                    "RUST_LOG: expected `EnvFilter` directives such as `warn` or `info,my_crate=debug`, found {text:?} ({e})"
+                ),
+            )
+        })
 }
 
 fn default_service() -> String {
@@ -259,28 +319,181 @@ mod tests {
         assert!(with(&[("AUDIT_ENABLED", "false")]).unwrap().is_none());
     }
 
+    /// Issue 10, item 8: every rejected value's message names the variable, the
+    /// documented values and what was found. `1|yes|on`, `always|off`, `none` and
+    /// upper case worked undocumented; `daily,hourly` silently kept the last period.
     #[test]
-    fn bad_values_name_the_variable_and_what_was_found() {
+    fn each_rejected_value_says_the_variable_the_documented_values_and_what_was_found() {
         let dir = tempfile::tempdir().unwrap();
         let kf = key_file(dir.path());
-        for (var, val) in [
-            ("AUDIT_ENABLED", "maybe"),
-            ("AUDIT_STORAGE_BACKEND", "s3"),
-            ("AUDIT_FSYNC", "sometimes"),
-            ("AUDIT_ROTATION", "weekly"),
-            ("AUDIT_OVERFLOW", "spill"),
-        ] {
+        let rotation = "AUDIT_ROTATION: expected rotation `daily`, `hourly`, `size:<size>` (such as `size:64MiB`), one period and one size comma-separated (`daily,size:64MiB`), or `never`; found";
+        let fsync = "AUDIT_FSYNC: expected durability `batch`, `never` or `interval:<duration>` (such as `interval:200ms`), found";
+        let overflow = "AUDIT_OVERFLOW: expected `block`, `block:<duration>` (such as `block:50ms`) or `drop`, found";
+        let cases: &[(&str, &str, String)] = &[
+            (
+                "AUDIT_ENABLED",
+                "maybe",
+                "AUDIT_ENABLED: expected `true` or `false`, found \"maybe\"".into(),
+            ),
+            (
+                "AUDIT_ENABLED",
+                "1",
+                "AUDIT_ENABLED: expected `true` or `false`, found \"1\"".into(),
+            ),
+            (
+                "AUDIT_ENABLED",
+                "yes",
+                "AUDIT_ENABLED: expected `true` or `false`, found \"yes\"".into(),
+            ),
+            (
+                "AUDIT_ENABLED",
+                "off",
+                "AUDIT_ENABLED: expected `true` or `false`, found \"off\"".into(),
+            ),
+            (
+                "AUDIT_ENABLED",
+                "TRUE",
+                "AUDIT_ENABLED: expected `true` or `false`, found \"TRUE\"".into(),
+            ),
+            (
+                "AUDIT_STORAGE_BACKEND",
+                "s3",
+                "AUDIT_STORAGE_BACKEND: expected `local` (the only backend so far), found \"s3\""
+                    .into(),
+            ),
+            (
+                "AUDIT_STORAGE_PATH",
+                "",
+                "AUDIT_STORAGE_PATH: expected a directory (created if missing), found \"\"".into(),
+            ),
+            (
+                "AUDIT_SERVICE",
+                " ",
+                "AUDIT_SERVICE: expected the service name, found \" \"".into(),
+            ),
+            ("AUDIT_FSYNC", "sometimes", format!("{fsync} \"sometimes\"")),
+            ("AUDIT_FSYNC", "always", format!("{fsync} \"always\"")),
+            ("AUDIT_FSYNC", "off", format!("{fsync} \"off\"")),
+            (
+                "AUDIT_FSYNC",
+                "interval:200",
+                format!(
+                    "{fsync} \"interval:200\": expected a duration such as `200ms`, `2s` or `1min`, found \"200\" (time unit needed, for example 200sec or 200ms)"
+                ),
+            ),
+            (
+                "AUDIT_ROTATION",
+                "weekly",
+                format!("{rotation} \"weekly\": \"weekly\" is none of these"),
+            ),
+            (
+                "AUDIT_ROTATION",
+                "none",
+                format!("{rotation} \"none\": \"none\" is none of these"),
+            ),
+            (
+                "AUDIT_ROTATION",
+                "daily,hourly",
+                format!("{rotation} \"daily,hourly\": two periods, `daily` and `hourly`"),
+            ),
+            (
+                "AUDIT_ROTATION",
+                "size:1MiB,size:2MiB",
+                format!("{rotation} \"size:1MiB,size:2MiB\": two sizes"),
+            ),
+            (
+                "AUDIT_ROTATION",
+                "never,daily",
+                format!("{rotation} \"never,daily\": `never` beside another rule"),
+            ),
+            (
+                "AUDIT_ROTATION",
+                "size:0",
+                format!("{rotation} \"size:0\": a size of zero"),
+            ),
+            ("AUDIT_OVERFLOW", "spill", format!("{overflow} \"spill\"")),
+            ("AUDIT_OVERFLOW", "BLOCK", format!("{overflow} \"BLOCK\"")),
+            (
+                "AUDIT_OVERFLOW",
+                "block:soon",
+                format!(
+                    "{overflow} \"block:soon\": expected a duration such as `200ms`, `2s` or `1min`, found \"soon\" (expected number at 0)"
+                ),
+            ),
+        ];
+        for (var, val, message) in cases {
             let err = with(&[("AUDIT_HMAC_KEY_FILE", &kf), (var, val)])
                 .err()
-                .unwrap()
-                .to_string();
-            assert!(
-                err.starts_with(var) && err.contains(&format!("{val:?}")),
-                "{var}: {err}"
-            );
+                .unwrap_or_else(|| panic!("{var}={val:?} was accepted"));
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert_eq!(&err.to_string(), message, "{var}={val:?}");
         }
         let err = with(&[]).err().unwrap().to_string();
         assert!(err.contains("AUDIT_HMAC_KEY_FILE"), "{err}");
+    }
+
+    #[test]
+    fn the_documented_values_are_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let kf = key_file(dir.path());
+        for (var, val) in [
+            ("AUDIT_ENABLED", "true"),
+            ("AUDIT_FSYNC", "batch"),
+            ("AUDIT_FSYNC", "never"),
+            ("AUDIT_FSYNC", "interval:2s"),
+            ("AUDIT_ROTATION", "daily"),
+            ("AUDIT_ROTATION", "never"),
+            ("AUDIT_ROTATION", "daily,size:64MiB"),
+            ("AUDIT_ROTATION", "size:1GiB"),
+            ("AUDIT_OVERFLOW", "block"),
+            ("AUDIT_OVERFLOW", "drop"),
+            ("AUDIT_OVERFLOW", "block:1min"),
+        ] {
+            assert!(
+                with(&[("AUDIT_HMAC_KEY_FILE", &kf), (var, val)])
+                    .unwrap()
+                    .is_some(),
+                "{var}={val}"
+            );
+        }
+    }
+
+    #[test]
+    fn rust_log_is_read_as_env_filter_directives_and_a_bad_one_is_named() {
+        for ok in [None, Some(""), Some("warn"), Some("info,my_crate=debug")] {
+            assert!(console_filter(ok).is_ok(), "{ok:?}");
+        }
+        assert_eq!(
+            console_filter(None).unwrap().max_level_hint(),
+            Some(LevelFilter::INFO)
+        );
+        assert_eq!(
+            console_filter(Some("warn")).unwrap().max_level_hint(),
+            Some(LevelFilter::WARN)
+        );
+        let err = console_filter(Some("my_crate=loud")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(
+            err.to_string().starts_with(
+                "RUST_LOG: expected `EnvFilter` directives such as `warn` or `info,my_crate=debug`, found \"my_crate=loud\" ("
+            ),
+            "{err}"
+        );
+    }
+
+    /// Issue 10, item 7: the table in `ENV_VARS`'s documentation lists exactly the
+    /// variables of `ENV_VARS`, in the same order, so the two cannot drift apart.
+    #[test]
+    fn the_documented_table_lists_every_variable() {
+        let source = include_str!("config.rs");
+        let docs = &source[..source.find("pub const ENV_VARS").unwrap()];
+        let rows: Vec<&str> = docs
+            .lines()
+            .filter_map(|l| l.strip_prefix("/// | `"))
+            .filter_map(|l| l.split_once('`').map(|(name, _)| name))
+            .collect();
+        let names: Vec<&str> = ENV_VARS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(rows, names);
     }
 
     #[test]

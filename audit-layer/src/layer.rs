@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Metadata, Subscriber};
 use tracing_audit_core::{Event, Member};
 use tracing_audit_schema::MARKER_FIELD;
-use tracing_subscriber::layer::Context;
+use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::capture::{EventVisitor, SpanContext, SpanVisitor};
@@ -24,8 +26,8 @@ pub fn is_audit(meta: &Metadata<'_>) -> bool {
     meta.target() == AUDIT_TARGET && meta.fields().field(MARKER_FIELD).is_some()
 }
 
-/// A filter for other layers (`fmt`, OpenTelemetry, …) that lets everything through
-/// except audit events, so they appear only in the audit trail.
+/// A per-layer filter for the other layers (`fmt`, OpenTelemetry, …) that lets
+/// everything through except audit events, so they appear only in the audit trail.
 ///
 /// ```
 /// use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
@@ -33,8 +35,107 @@ pub fn is_audit(meta: &Metadata<'_>) -> bool {
 ///     .with(tracing_subscriber::fmt::layer().with_filter(tracing_audit_layer::non_audit()));
 /// # drop(subscriber);
 /// ```
-pub fn non_audit() -> tracing_subscriber::filter::FilterFn<fn(&Metadata<'_>) -> bool> {
-    tracing_subscriber::filter::FilterFn::new(|meta| meta.target() != AUDIT_TARGET)
+///
+/// To filter that layer further, give its own filter to [`NonAudit::and`]
+/// (`non_audit().and(EnvFilter::from_default_env())`) rather than nesting a second
+/// `with_filter`: see [`NonAudit`] for why.
+pub fn non_audit() -> NonAudit {
+    NonAudit { inner: Everything }
+}
+
+/// The filter [`non_audit`] returns: audit events never pass; everything else passes
+/// when `F` lets it.
+///
+/// It answers "yes" when `tracing` asks whether an audit event's *metadata* is
+/// enabled and "no" when the event itself arrives (`event_enabled`). A per-layer
+/// filter that said "no" to the metadata would leave its "disabled" mark set on the
+/// thread whenever the question is asked with no event following — as
+/// `tracing::enabled!`, `#[audited]` on every call and [`check_installed`](crate::check_installed)
+/// do — and the layer would then skip the next event on that thread, whatever it is
+/// (tokio-rs/tracing#2519). For the same reason `F` is never asked about audit
+/// events; a filter nested outside or inside with a second `with_filter` would be.
+#[derive(Debug, Clone, Copy)]
+pub struct NonAudit<F = Everything> {
+    inner: F,
+}
+
+/// What [`non_audit`] alone lets through: everything that is not an audit event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Everything;
+
+impl NonAudit {
+    /// Also requires `filter` (an `EnvFilter`, a `LevelFilter`, a `filter_fn`, …)
+    /// to enable what passes, as `FilterExt::and` would, but never asks `filter`
+    /// about audit events.
+    ///
+    /// ```
+    /// use tracing_subscriber::{Layer as _, filter::LevelFilter, layer::SubscriberExt as _};
+    /// let console = tracing_subscriber::fmt::layer()
+    ///     .with_filter(tracing_audit_layer::non_audit().and(LevelFilter::WARN));
+    /// let subscriber = tracing_subscriber::registry().with(console);
+    /// # drop(subscriber);
+    /// ```
+    pub fn and<F>(self, filter: F) -> NonAudit<F> {
+        NonAudit { inner: filter }
+    }
+}
+
+impl<S> Filter<S> for Everything {
+    fn enabled(&self, _: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        true
+    }
+
+    fn callsite_enabled(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::always()
+    }
+}
+
+impl<S, F: Filter<S>> Filter<S> for NonAudit<F> {
+    fn enabled(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool {
+        if meta.target() == AUDIT_TARGET {
+            // Events, and the hints `enabled!` asks about: "yes" here, "no" in
+            // `event_enabled` (see the type's docs). Spans: "no".
+            return !meta.is_span();
+        }
+        self.inner.enabled(meta, cx)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if meta.target() == AUDIT_TARGET {
+            // With an audit layer in the subscriber, `tracing` turns this into
+            // "sometimes" and asks `enabled`; without one, audit callsites stay off.
+            return Interest::never();
+        }
+        self.inner.callsite_enabled(meta)
+    }
+
+    fn event_enabled(&self, event: &tracing::Event<'_>, cx: &Context<'_, S>) -> bool {
+        event.metadata().target() != AUDIT_TARGET && self.inner.event_enabled(event, cx)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.inner.max_level_hint()
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_new_span(attrs, id, ctx);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.inner.on_record(id, values, ctx);
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_enter(id, ctx);
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_exit(id, ctx);
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        self.inner.on_close(id, ctx);
+    }
 }
 
 /// The audit layer: register it once at start-up beside the service's other layers.

@@ -90,7 +90,7 @@ pub use capture::DEFAULT_SPAN_FIELDS;
 pub use config::ENV_VARS;
 pub use error::{AuditError, ErrorKind};
 pub use guard::{AuditGuard, Health};
-pub use layer::{AUDIT_TARGET, AuditLayer, is_audit, non_audit};
+pub use layer::{AUDIT_TARGET, AuditLayer, Everything, NonAudit, is_audit, non_audit};
 pub use pipeline::{DEFAULT_DEADLINE, Overflow};
 pub use redact::{
     DEFAULT_FIELD_RULES, Fingerprinter, MASK, Redacted, Strategy, redact_patterns, redacted,
@@ -107,63 +107,105 @@ pub mod bench_support {
 
 /// The one-line set-up: reads the configuration from the environment
 /// ([`ENV_VARS`]), starts the audit writer, and installs the global subscriber — a
-/// `fmt` layer to standard error that never shows audit events, plus the audit layer.
+/// `fmt` layer to standard error filtered by `RUST_LOG` (`EnvFilter` directives,
+/// `info` when unset) that never shows audit events, plus the audit layer — and
+/// forwards `log` records to it (`tracing-log`'s `LogTracer`).
 ///
-/// Returns `Ok(None)` when `AUDIT_ENABLED=false` (after saying on standard error that
-/// nothing is recorded). Services that compose their own subscriber use
-/// [`AuditBuilder`] and [`non_audit`] instead.
+/// `RUST_LOG` filters the console alone: it is a per-layer filter, so no directive
+/// can turn audit events off.
+///
+/// Returns `Ok(None)` when `AUDIT_ENABLED=false`: an ordinary outcome, not an error.
+/// The console is installed all the same and says on standard error that nothing is
+/// recorded; the service runs without a trail. Services that compose their own
+/// subscriber use [`AuditBuilder`] and [`non_audit`] instead.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `None` when AUDIT_ENABLED=false; kept until the end of `main` either way.
 /// let _guard = tracing_audit_layer::init_from_env()?;
+/// tracing::info!("serving on 127.0.0.1:8080");
 /// # Ok(()) }
 /// ```
 ///
 /// # Errors
-/// A bad or missing variable (named in the message), a stream that cannot be
-/// opened, a global subscriber already installed, or a build of `tracing` whose
-/// compile-time maximum level (`max_level_*` features) removes audit events.
+/// A bad or missing variable (named in the message, `RUST_LOG` included), a stream
+/// that cannot be opened, a global subscriber or a `log` logger already installed,
+/// or a build of `tracing` whose compile-time maximum level (`max_level_*` features)
+/// removes audit events.
 pub fn init_from_env() -> Result<Option<AuditGuard>, AuditError> {
-    use tracing_subscriber::{Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _};
+    use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
     if tracing::level_filters::STATIC_MAX_LEVEL < tracing::level_filters::LevelFilter::INFO {
         // Checked before anything is installed (check_installed repeats it after).
         check_installed()?;
     }
+    let rust_log = match std::env::var("RUST_LOG") {
+        Ok(v) => Some(v),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(v)) => {
+            return Err(AuditError::new(
+                ErrorKind::Config,
+                format!("RUST_LOG: expected `EnvFilter` directives, found non-UTF-8 {v:?}"),
+            ));
+        }
+    };
+    let filter = config::console_filter(rust_log.as_deref())?;
+    let log_level = filter
+        .max_level_hint()
+        .unwrap_or(tracing::level_filters::LevelFilter::TRACE);
     let console = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_filter(non_audit());
-    let Some(builder) = AuditBuilder::from_env()? else {
+        .with_filter(non_audit().and(filter));
+    let builder = AuditBuilder::from_env()?;
+    // The `log` bridge goes first (not after the subscriber, as
+    // `SubscriberInitExt::try_init` does it): when another `log` logger is already
+    // installed, nothing has been changed yet, no trail opened.
+    forward_log_records(log_level)?;
+    let Some(builder) = builder else {
         eprintln!("tracing-audit: AUDIT_ENABLED=false: audit events are NOT being recorded");
-        tracing_subscriber::registry()
-            .with(console)
-            .try_init()
-            .map_err(|e| {
-                AuditError::new(
-                    ErrorKind::Install,
-                    format!("cannot install the global subscriber: {e}"),
-                )
-            })?;
+        set_global_default(tracing_subscriber::registry().with(console))?;
         return Ok(None);
     };
     let (layer, guard) = builder.build()?;
-    tracing_subscriber::registry()
-        .with(console)
-        .with(layer)
-        .try_init()
+    set_global_default(tracing_subscriber::registry().with(console).with(layer))?;
+    check_installed()?;
+    Ok(Some(guard))
+}
+
+/// Installs `tracing-log`'s `LogTracer` as the `log` logger, passing records up to
+/// `level` to the current `tracing` subscriber.
+fn forward_log_records(level: tracing::level_filters::LevelFilter) -> Result<(), AuditError> {
+    use tracing_log::AsLog as _;
+    tracing_log::LogTracer::builder()
+        .with_max_level(level.as_log())
+        .init()
         .map_err(|e| {
             AuditError::new(
                 ErrorKind::Install,
-                format!("cannot install the global subscriber: {e}"),
+                format!(
+                    "cannot forward `log` records to tracing ({e}): expected no `log` logger installed before init_from_env; to keep your own, compose the subscriber yourself with AuditBuilder"
+                ),
             )
-        })?;
-    check_installed()?;
-    Ok(Some(guard))
+        })
+}
+
+fn set_global_default(subscriber: impl Into<tracing::Dispatch>) -> Result<(), AuditError> {
+    tracing::dispatcher::set_global_default(subscriber.into()).map_err(|e| {
+        AuditError::new(
+            ErrorKind::Install,
+            format!("cannot install the global subscriber: {e}"),
+        )
+    })
 }
 
 /// Checks that an audit event emitted now, on this thread, would reach an
 /// [`AuditLayer`]: the current default subscriber contains one, and no filter in it
 /// (a global `EnvFilter` or `LevelFilter`, a `filter_fn` layer, …) disables the audit
 /// target at INFO, nor does `tracing`'s compile-time maximum level.
+///
+/// The filters are asked on a short-lived thread of their own (outside any span),
+/// with this thread's subscriber: asking on this thread would leave the per-layer
+/// filters that reject audit events in a state that makes their layers skip the
+/// next event here (tokio-rs/tracing#2519).
 ///
 /// Call it once after installing a subscriber you composed yourself;
 /// [`init_from_env`] calls it for you.
@@ -194,14 +236,14 @@ pub fn check_installed() -> Result<(), AuditError> {
             ),
         ));
     }
-    let has_layer = tracing::dispatcher::get_default(|d| d.downcast_ref::<AuditLayer>().is_some());
-    if !has_layer {
+    let dispatch = tracing::dispatcher::get_default(tracing::Dispatch::clone);
+    if dispatch.downcast_ref::<AuditLayer>().is_none() {
         return Err(AuditError::new(
             ErrorKind::Install,
             "the current tracing subscriber has no AuditLayer, so audit events would not be recorded; expected the layer returned by AuditBuilder::build() in it (`registry().with(audit_layer)`)",
         ));
     }
-    if !tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO) {
+    if !audit_target_enabled(dispatch)? {
         return Err(AuditError::new(
             ErrorKind::Install,
             format!(
@@ -210,4 +252,30 @@ pub fn check_installed() -> Result<(), AuditError> {
         ));
     }
     Ok(())
+}
+
+/// Whether `dispatch` enables the audit target at INFO, asked on a thread of its own
+/// so that the per-layer filter state the question leaves behind (tokio-rs/tracing#2519)
+/// dies with that thread instead of eating the caller's next event.
+fn audit_target_enabled(dispatch: tracing::Dispatch) -> Result<bool, AuditError> {
+    std::thread::scope(|s| {
+        let probe = std::thread::Builder::new()
+            .name("audit-check".into())
+            .spawn_scoped(s, || {
+                tracing::dispatcher::with_default(
+                    &dispatch,
+                    || tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO),
+                )
+            })
+            .map_err(|e| {
+                AuditError::new(
+                    ErrorKind::Install,
+                    format!("cannot start a thread to check the subscriber's filters: {e}"),
+                )
+            })?;
+        // A filter that panics panics here too, as it would have on this thread.
+        Ok(probe
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
 }

@@ -30,35 +30,41 @@ pub enum Durability {
 impl FromStr for Durability {
     type Err = Error;
 
-    /// Parses `batch`, `never`, or `interval:<N>ms` / `interval:<N>s`.
+    /// Parses `batch`, `never`, or `interval:<duration>` with a duration as
+    /// [`parse_duration`] reads it (`interval:200ms`, `interval:2s`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] saying what was expected and what was found.
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || {
-            Error::new(
-                ErrorKind::Config,
-                format!("expected durability `batch`, `never` or `interval:<N>ms|s`, found {s:?}"),
-            )
-        };
-        match s.trim().to_ascii_lowercase().as_str() {
-            "batch" | "always" => Ok(Durability::EveryBatch),
-            "never" | "off" => Ok(Durability::Never),
-            other => other
-                .strip_prefix("interval:")
-                .and_then(parse_duration)
-                .map(Durability::Interval)
-                .ok_or_else(bad),
+        const EXPECTED: &str = "expected durability `batch`, `never` or `interval:<duration>` (such as `interval:200ms`)";
+        match s.trim() {
+            "batch" => Ok(Durability::EveryBatch),
+            "never" => Ok(Durability::Never),
+            other => match other.strip_prefix("interval:") {
+                Some(d) => parse_duration(d).map(Durability::Interval).map_err(|e| {
+                    Error::new(ErrorKind::Config, format!("{EXPECTED}, found {s:?}: {e}"))
+                }),
+                None => Err(Error::new(
+                    ErrorKind::Config,
+                    format!("{EXPECTED}, found {s:?}"),
+                )),
+            },
         }
     }
 }
 
-/// Parses a duration written `<N>ms` or `<N>s` (as in `interval:200ms`); `None` for
-/// anything else.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let (num, millis_per_unit) = match text.strip_suffix("ms") {
-        Some(n) => (n, 1),
-        None => (text.strip_suffix('s')?, 1000),
-    };
-    let n: u64 = num.parse().ok()?;
-    Some(Duration::from_millis(n.saturating_mul(millis_per_unit)))
+/// Parses a duration as the `humantime` crate reads it: a number and a unit, such
+/// as `200ms`, `2s`, `1min` or `1h 30min` (as in `interval:200ms`).
+///
+/// # Errors
+/// [`ErrorKind::Config`] saying what was expected and what was found.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        Error::new(
+            ErrorKind::Config,
+            format!("expected a duration such as `200ms`, `2s` or `1min`, found {text:?} ({e})"),
+        )
+    })
 }
 
 /// A time period for rotation.
@@ -71,6 +77,14 @@ pub enum Period {
 }
 
 impl Period {
+    /// The name `AUDIT_ROTATION` uses: `hourly` or `daily`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Hourly => "hourly",
+            Period::Daily => "daily",
+        }
+    }
+
     /// The number of the UTC hour or day `t` falls in.
     pub(super) fn index(self, t: Timestamp) -> i64 {
         const HOUR: i64 = 3_600_000_000;
@@ -126,44 +140,61 @@ impl Default for Rotation {
 impl FromStr for Rotation {
     type Err = Error;
 
-    /// Parses a comma-separated list of `daily`, `hourly`, `size:<N>[B|KiB|MiB|GiB]`,
-    /// or `never`; e.g. `daily,size:64MiB`.
+    /// Parses `never`, or at most one period (`daily` or `hourly`) and at most one
+    /// size (`size:<size>`, with a size as the `bytesize` crate reads it: `64MiB`,
+    /// `1GiB`, `500MB`), comma-separated: `daily`, `size:64MiB`, `daily,size:64MiB`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] saying what was expected and what was found: an unknown
+    /// rule, two periods (`daily,hourly`), two sizes, `never` beside another rule, or
+    /// a size that does not parse or is zero.
     fn from_str(s: &str) -> Result<Self> {
-        let mut r = Rotation {
-            period: None,
-            max_bytes: None,
+        let bad = |why: String| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "expected rotation `daily`, `hourly`, `size:<size>` (such as `size:64MiB`), one period and one size comma-separated (`daily,size:64MiB`), or `never`; found {s:?}: {why}"
+                ),
+            )
         };
+        let mut r = Rotation::never();
+        let mut never = false;
         for part in s.split(',').map(str::trim) {
-            let bad = |what: &str| {
-                Error::new(
-                    ErrorKind::Config,
-                    format!(
-                        "expected rotation `daily`, `hourly`, `size:<N>[KiB|MiB|GiB]` or `never` (comma-separated), found {what:?} in {s:?}"
-                    ),
-                )
+            let period = match part {
+                "daily" => Some(Period::Daily),
+                "hourly" => Some(Period::Hourly),
+                _ => None,
             };
-            match part.to_ascii_lowercase().as_str() {
-                "daily" => r.period = Some(Period::Daily),
-                "hourly" => r.period = Some(Period::Hourly),
-                "never" | "none" => {}
-                p => {
-                    let size = p.strip_prefix("size:").ok_or_else(|| bad(part))?;
-                    let (num, mul) = [
-                        ("gib", 1u64 << 30),
-                        ("mib", 1 << 20),
-                        ("kib", 1 << 10),
-                        ("b", 1),
-                    ]
-                    .iter()
-                    .find_map(|(suf, m)| size.strip_suffix(suf).map(|n| (n, *m)))
-                    .unwrap_or((size, 1));
-                    let n: u64 = num.trim().parse().map_err(|_| bad(part))?;
-                    if n == 0 {
-                        return Err(bad(part));
-                    }
-                    r.max_bytes = Some(n.saturating_mul(mul));
+            if let Some(p) = period {
+                if let Some(earlier) = r.period {
+                    return Err(bad(format!(
+                        "two periods, `{}` and `{}`",
+                        earlier.name(),
+                        p.name()
+                    )));
                 }
+                r.period = Some(p);
+            } else if part == "never" {
+                never = true;
+            } else if let Some(size) = part.strip_prefix("size:") {
+                let bytes = size
+                    .trim()
+                    .parse::<bytesize::ByteSize>()
+                    .map_err(|e| bad(format!("{size:?} is not a size ({e})")))?
+                    .as_u64();
+                if bytes == 0 {
+                    return Err(bad("a size of zero".into()));
+                }
+                if r.max_bytes.is_some() {
+                    return Err(bad("two sizes".into()));
+                }
+                r.max_bytes = Some(bytes);
+            } else {
+                return Err(bad(format!("{part:?} is none of these")));
             }
+        }
+        if never && r != Rotation::never() {
+            return Err(bad("`never` beside another rule".into()));
         }
         Ok(r)
     }
@@ -256,8 +287,34 @@ mod tests {
             "interval:2s".parse::<Durability>().unwrap(),
             Durability::Interval(Duration::from_secs(2))
         );
-        let err = "sometimes".parse::<Durability>().unwrap_err();
-        assert!(err.to_string().contains("\"sometimes\""), "{err}");
+        assert_eq!(
+            "interval:1min".parse::<Durability>().unwrap(),
+            Durability::Interval(Duration::from_secs(60))
+        );
+    }
+
+    /// Issue 10, item 8: `always` and `off` worked undocumented, and any case did.
+    #[test]
+    fn durability_accepts_the_documented_values_only_and_says_what_it_found() {
+        let expected = "expected durability `batch`, `never` or `interval:<duration>` (such as `interval:200ms`), found";
+        for (text, found) in [
+            ("sometimes", "found \"sometimes\""),
+            ("always", "found \"always\""),
+            ("off", "found \"off\""),
+            ("BATCH", "found \"BATCH\""),
+            ("interval:", "found \"interval:\": expected a duration"),
+            (
+                "interval:200",
+                "found \"interval:200\": expected a duration",
+            ),
+            ("interval:5x", "unknown time unit \"x\""),
+        ] {
+            let err = text.parse::<Durability>().unwrap_err().to_string();
+            assert!(
+                err.starts_with(expected) && err.contains(found),
+                "{text}: {err}"
+            );
+        }
     }
 
     #[test]
@@ -297,11 +354,39 @@ mod tests {
         let r: Rotation = "size:3MiB".parse().unwrap();
         assert_eq!((r.period, r.max_bytes), (None, Some(3 << 20)));
         assert_eq!("size:100".parse::<Rotation>().unwrap().max_bytes, Some(100));
-        for bad in ["weekly", "size:", "size:0", "size:1TB"] {
-            let err = bad.parse::<Rotation>().unwrap_err();
+        assert_eq!(
+            "size:1.5GiB".parse::<Rotation>().unwrap().max_bytes,
+            Some(3 << 29)
+        );
+        assert_eq!(
+            "size:500MB".parse::<Rotation>().unwrap().max_bytes,
+            Some(500_000_000)
+        );
+        assert_eq!("never".parse::<Rotation>().unwrap(), Rotation::never());
+    }
+
+    /// Issue 10, item 8: `none` worked undocumented, and `daily,hourly` silently
+    /// kept the last period.
+    #[test]
+    fn rotation_accepts_the_documented_values_only_and_says_what_it_found() {
+        let expected = "expected rotation `daily`, `hourly`, `size:<size>` (such as `size:64MiB`), one period and one size comma-separated (`daily,size:64MiB`), or `never`; found";
+        for (text, why) in [
+            ("weekly", "\"weekly\" is none of these"),
+            ("none", "\"none\" is none of these"),
+            ("Daily", "\"Daily\" is none of these"),
+            ("daily,hourly", "two periods, `daily` and `hourly`"),
+            ("hourly, daily", "two periods, `hourly` and `daily`"),
+            ("size:1MiB,size:2MiB", "two sizes"),
+            ("never,daily", "`never` beside another rule"),
+            ("size:0", "a size of zero"),
+            ("size:", "\"\" is not a size"),
+            ("size:12 parsecs", "\"12 parsecs\" is not a size"),
+            ("daily,", "\"\" is none of these"),
+        ] {
+            let err = text.parse::<Rotation>().unwrap_err().to_string();
             assert!(
-                err.to_string().contains("expected rotation"),
-                "{bad}: {err}"
+                err.starts_with(expected) && err.contains(&format!("found {text:?}: {why}")),
+                "{text}: {err}"
             );
         }
     }

@@ -8,6 +8,31 @@ use super::Strategy;
 /// Field names caught by default, matched against the whole name or its last
 /// `_`/`.`-separated part, ignoring case (`db_password`, `user.api_key`,
 /// `Authorization`).
+///
+/// | field name | strategy |
+/// |---|---|
+/// | `password` | [`Strategy::Fingerprint`] |
+/// | `passwd` | [`Strategy::Fingerprint`] |
+/// | `passphrase` | [`Strategy::Fingerprint`] |
+/// | `pwd` | [`Strategy::Fingerprint`] |
+/// | `secret` | [`Strategy::Fingerprint`] |
+/// | `client_secret` | [`Strategy::Fingerprint`] |
+/// | `token` | [`Strategy::Fingerprint`] |
+/// | `api_key` | [`Strategy::Fingerprint`] |
+/// | `apikey` | [`Strategy::Fingerprint`] |
+/// | `access_key` | [`Strategy::Fingerprint`] |
+/// | `secret_key` | [`Strategy::Fingerprint`] |
+/// | `private_key` | [`Strategy::Fingerprint`] |
+/// | `authorization` | [`Strategy::Fingerprint`] |
+/// | `cookie` | [`Strategy::Fingerprint`] |
+/// | `credential` | [`Strategy::Fingerprint`] |
+/// | `credentials` | [`Strategy::Fingerprint`] |
+/// | `prompt` | [`Strategy::Digest`] |
+/// | `prompt_content` | [`Strategy::Digest`] |
+/// | `completion` | [`Strategy::Digest`] |
+/// | `vram_ptr` | [`Strategy::Mask`] |
+/// | `ptr` | [`Strategy::Mask`] |
+/// | `pointer` | [`Strategy::Mask`] |
 pub const DEFAULT_FIELD_RULES: &[(&str, Strategy)] = &[
     ("password", Strategy::Fingerprint),
     ("passwd", Strategy::Fingerprint),
@@ -66,4 +91,33 @@ pub(super) fn name_matches(name: &str, word: &str) -> bool {
         return false;
     }
     n.len() == w.len() || matches!(n[n.len() - w.len() - 1], b'_' | b'.' | b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 10, item 7: the table in the documentation is the constant, row for row.
+    #[test]
+    fn the_documented_table_lists_every_rule() {
+        let source = include_str!("rules.rs");
+        let docs = &source[..source.find("pub const DEFAULT_FIELD_RULES").unwrap()];
+        let rows: Vec<(String, String)> = docs
+            .lines()
+            .filter_map(|l| l.strip_prefix("/// | `"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                let strategy = cells[1].trim_matches(|c| "[]`".contains(c));
+                (
+                    cells[0].trim_end_matches('`').to_owned(),
+                    strategy.trim_start_matches("Strategy::").to_owned(),
+                )
+            })
+            .collect();
+        let rules: Vec<(String, String)> = DEFAULT_FIELD_RULES
+            .iter()
+            .map(|(name, strategy)| ((*name).to_owned(), format!("{strategy:?}")))
+            .collect();
+        assert_eq!(rows, rules);
+    }
 }
