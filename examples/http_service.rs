@@ -5,9 +5,19 @@
 //!
 //! ```text
 //! cargo run --example http_service              # serves, sends itself a few requests, verifies the trail
-//! cargo run --example http_service -- --serve 127.0.0.1:8080   # serves until Ctrl-C
+//!
+//! # As a service: configured from the environment (`init_from_env`), serving until
+//! # SIGTERM or Ctrl-C, then finishing its requests, writing and sealing the trail.
+//! audit keygen audit.key
+//! AUDIT_HMAC_KEY_FILE=audit.key AUDIT_STORAGE_PATH=trail \
+//!     cargo run --example http_service -- --serve 127.0.0.1:8080
 //! curl -X DELETE -H 'x-actor: alice' http://127.0.0.1:8080/pools/p-1
+//! audit verify trail --key-file audit.key
 //! ```
+//!
+//! `pool.deleted` is a durable action (severity `high` in the catalog): its handler
+//! answers only once the record is on disk, so even a `SIGKILL` right after the
+//! answer cannot lose it.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -121,14 +131,41 @@ fn main() -> ExitCode {
     }
 }
 
+/// The service as it runs in production: configured from the environment, stopped
+/// by SIGTERM (Docker, Kubernetes, systemd) or Ctrl-C.
+fn serve(addr: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
+    // `None` when AUDIT_ENABLED=false (said on standard error): serve anyway.
+    let _guard = tracing_audit::init_from_env()?;
+    let stop = tracing_audit::shutdown_signal()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        // On standard output, for the scripts that start it.
+        println!("listening on {}", listener.local_addr()?);
+        tracing::info!("serving on http://{}", listener.local_addr()?);
+        axum::serve(listener, app())
+            .with_graceful_shutdown(stop)
+            .await?;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })?;
+    tracing::info!("stopped: the audit trail is written and sealed as the guard drops");
+    Ok(())
+    // `_guard` drops here: what is queued is written and the segment sealed.
+}
+
 fn run() -> Result<bool, Box<dyn std::error::Error>> {
-    let serve: Option<SocketAddr> = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
-        [] => None,
-        [flag, addr] if flag == "--serve" => Some(addr.parse()?),
+    match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [] => {}
+        [flag, addr] if flag == "--serve" => {
+            serve(addr.parse()?)?;
+            return Ok(true);
+        }
         other => {
             return Err(format!("expected no arguments or `--serve ADDR`, found {other:?}").into());
         }
-    };
+    }
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path().join("http-trail");
     let key = Key::generate()?;
@@ -148,18 +185,12 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let listener =
-            tokio::net::TcpListener::bind(serve.unwrap_or(([127, 0, 0, 1], 0).into())).await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        tracing::info!("serving on http://{addr}; trail in {}", dir.display());
-        if serve.is_some() {
-            axum::serve(listener, app())
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
-            return Ok::<(), Box<dyn std::error::Error>>(());
-        }
+        tracing::info!(
+            "serving on http://{addr}; trail in {} (temporary)",
+            dir.display()
+        );
         let server = tokio::spawn(async move { axum::serve(listener, app()).await });
         let calls = [
             ("POST", "/pools/p-1", "alice"),
@@ -172,7 +203,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
             tracing::info!("{method} {path} as {actor}: {status}");
         }
         server.abort();
-        Ok(())
+        Ok::<(), Box<dyn std::error::Error>>(())
     })?;
     guard.shutdown()?;
 

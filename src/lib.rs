@@ -63,7 +63,8 @@ pub use tracing_audit_core::{Durability, Key, Rotation, WriterConfig};
 pub use tracing_audit_layer::support::AuditUnavailable;
 pub use tracing_audit_layer::{
     AUDIT_TARGET, AuditBuilder, AuditError, AuditGuard, AuditLayer, DEFAULT_DEADLINE, ErrorKind,
-    Health, Overflow, Strategy, check_installed, init_from_env, non_audit, redacted,
+    Flush, Health, Overflow, ShutdownSignal, Strategy, check_installed, flush, init_from_env,
+    non_audit, redacted, shutdown_signal,
 };
 pub use tracing_audit_macros::{audit, audited};
 
@@ -82,7 +83,7 @@ pub mod storage {
 /// Verifying a trail: what `audit verify` does.
 pub mod verify {
     pub use tracing_audit_core::{
-        Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir,
+        End, Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir,
     };
 }
 

@@ -237,7 +237,7 @@ fn a_renamed_dependency_is_named_with_crate_path() {
         "renamed-probe",
         "trail = { package = \"tracing-audit\", path = {path} }",
         r#"
-#[trail::audited(crate = trail, action = "billing.refund", actor = "alice", resource = id, fail_closed)]
+#[trail::audited(crate = trail, action = "billing.refund", actor = "alice", resource = id, fields(amount_cents), fail_closed)]
 fn refund(id: &str, amount_cents: u64) -> Result<(), trail::AuditUnavailable> {
     let _ = (id, amount_cents);
     Ok(())

@@ -93,3 +93,136 @@ fn prometheus_example_prints_the_metrics() {
         "{out}"
     );
 }
+
+/// The HTTP example run as a service is (`--serve`, configured from the
+/// environment), stopped as Docker, Kubernetes and systemd stop it.
+struct Service {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Service {
+    fn start(trail: &std::path::Path, key: &std::path::Path) -> Service {
+        use std::io::BufRead as _;
+        let mut child = Command::new(example("http_service"))
+            .args(["--serve", "127.0.0.1:0"])
+            .env("AUDIT_STORAGE_PATH", trail)
+            .env("AUDIT_HMAC_KEY_FILE", key)
+            .env("RUST_LOG", "warn")
+            .env_remove("AUDIT_CATALOG")
+            .env_remove("AUDIT_ENABLED")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("expected `listening on ADDR`, found {line:?}"))
+            .parse()
+            .unwrap();
+        Service { child, addr }
+    }
+
+    /// Sends one request on a fresh connection; returns the status code.
+    fn send(&self, method: &str, path: &str, request_id: &str) -> u16 {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(self.addr).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nhost: x\r\nx-actor: alice\r\nx-request-id: {request_id}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+
+    /// `kill -TERM`, then waits for the exit; returns whether it exited cleanly.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
+    }
+
+    /// SIGKILL: nothing runs after it.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// The request ids of the trail's `action` records.
+fn recorded(trail: &std::path::Path, action: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for record in tracing_audit::storage::Stream::open(trail)
+        .unwrap()
+        .records()
+    {
+        let v = record.unwrap().json().unwrap();
+        if v["kind"] == "event" && v["action"] == action {
+            ids.push(v["request_id"].as_str().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
+/// Issue 10: a service built the README's way answered 2xx, was stopped with
+/// SIGTERM right after, and lost most of those records (they died in the queue).
+/// Every answered request must have its record: after SIGTERM for every action
+/// (the guard is dropped, flushed and sealed on that path), and after SIGKILL for
+/// durable ones (`pool.deleted`, severity high: the handler answers only once its
+/// record is on disk).
+#[test]
+fn http_service_keeps_a_record_of_every_answered_request_through_sigterm_and_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let key = dir.path().join("audit.key");
+    tracing_audit::Key::generate()
+        .unwrap()
+        .write_new_file(&key)
+        .unwrap();
+
+    let mut created = Vec::new();
+    for round in 0..4 {
+        let service = Service::start(&trail, &key);
+        for i in 0..3 {
+            let id = format!("create-{round}-{i}");
+            if service.send("POST", &format!("/pools/p-{round}-{i}"), &id) / 100 == 2 {
+                created.push(id);
+            }
+        }
+        // At once after the last answer, as `docker stop` would.
+        let status = service.terminate();
+        assert!(status.success(), "a clean exit on SIGTERM, found {status}");
+    }
+    assert_eq!(created.len(), 12, "every create was answered 2xx");
+    assert_eq!(recorded(&trail, "pool.created"), created);
+
+    let mut deleted = Vec::new();
+    for round in 0..4 {
+        let service = Service::start(&trail, &key);
+        let id = format!("delete-{round}");
+        assert_eq!(
+            service.send("DELETE", &format!("/pools/p-{round}-0"), &id),
+            204
+        );
+        deleted.push(id);
+        service.kill();
+    }
+    // A last start recovers the trail after the SIGKILL; SIGTERM ends it cleanly.
+    assert!(Service::start(&trail, &key).terminate().success());
+    assert_eq!(recorded(&trail, "pool.deleted"), deleted);
+
+    let report = tracing_audit::verify::verify_dir(
+        &trail,
+        &tracing_audit::verify::VerifyOptions::new()
+            .key(tracing_audit::Key::from_file(&key).unwrap()),
+    )
+    .unwrap();
+    assert!(report.ok(), "{report:?}");
+}

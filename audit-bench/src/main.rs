@@ -33,6 +33,9 @@ struct Args {
     /// Rounds per scenario (default 3, or 1 with --quick).
     #[arg(long)]
     rounds: Option<usize>,
+    /// Run only these scenarios (comma-separated names, as in the table's JSON).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    only: Vec<String>,
     /// Also write the JSON report to this file.
     #[arg(long, value_name = "FILE")]
     save: Option<std::path::PathBuf>,
@@ -103,6 +106,26 @@ const PLANS: &[Plan] = &[
         full: 2_000_000,
     },
     Plan {
+        name: "call-1",
+        quick: 20_000,
+        full: 100_000,
+    },
+    Plan {
+        name: "call-durable-1",
+        quick: 1_000,
+        full: 5_000,
+    },
+    Plan {
+        name: "call-8",
+        quick: 80_000,
+        full: 400_000,
+    },
+    Plan {
+        name: "call-durable-8",
+        quick: 8_000,
+        full: 40_000,
+    },
+    Plan {
         name: "memory",
         quick: 2_000_000,
         full: 10_000_000,
@@ -136,8 +159,22 @@ fn parent(args: &Args) -> Result<(), String> {
     let rounds = args.rounds.unwrap_or(if args.quick { 1 } else { 3 }).max(1);
     let exe = std::env::current_exe().map_err(|e| format!("cannot find my own binary: {e}"))?;
     let mut results: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    if let Some(unknown) = args
+        .only
+        .iter()
+        .find(|n| !PLANS.iter().any(|p| p.name == n.as_str()))
+    {
+        let names: Vec<&str> = PLANS.iter().map(|p| p.name).collect();
+        return Err(format!(
+            "--only: expected scenario names among {}, found {unknown:?}",
+            names.join(", ")
+        ));
+    }
     for round in 0..rounds {
-        for plan in PLANS {
+        for plan in PLANS
+            .iter()
+            .filter(|p| args.only.is_empty() || args.only.iter().any(|n| n == p.name))
+        {
             let events = if args.quick { plan.quick } else { plan.full };
             if !args.json {
                 eprintln!(
@@ -238,6 +275,10 @@ fn report(args: &Args, rounds: usize, s: &BTreeMap<String, Value>) -> Value {
     let with = get("non-audit-with");
     let verify = get("verify");
     let memory = get("memory");
+    let call1 = get("call-1");
+    let durable1 = get("call-durable-1");
+    let call8 = get("call-8");
+    let durable8 = get("call-durable-8");
 
     let overhead_ns = f(&with, "ns_per_event") - f(&base, "ns_per_event");
     let mut ratios = Map::new();
@@ -256,6 +297,14 @@ fn report(args: &Args, rounds: usize, s: &BTreeMap<String, Value>) -> Value {
     ratios.insert(
         "verify_vs_sha256sum".into(),
         json!(f(&verify, "verify_mb_s") / f(&verify, "sha256sum_mb_s")),
+    );
+    ratios.insert(
+        "durable_call_vs_call_median_latency_1_thread".into(),
+        json!(f(&durable1, "median_us") / f(&call1, "median_us")),
+    );
+    ratios.insert(
+        "durable_call_vs_call_median_latency_8_threads".into(),
+        json!(f(&durable8, "median_us") / f(&call8, "median_us")),
     );
     ratios.insert(
         "memory_last_vs_first_sample".into(),
@@ -283,6 +332,15 @@ fn report(args: &Args, rounds: usize, s: &BTreeMap<String, Value>) -> Value {
         "ratios": ratios,
         "targets_met": targets,
     })
+}
+
+/// A handler call's latency, for the table.
+fn call_note(v: &Value) -> String {
+    format!(
+        "call p50 {:.1} µs, p99 {:.1} µs",
+        f(v, "median_us"),
+        f(v, "p99_us")
+    )
 }
 
 fn print_table(r: &Value) {
@@ -377,6 +435,26 @@ fn print_table(r: &Value) {
             ),
         ),
         (
+            "call-1",
+            "#[audited] handler, 1 thread",
+            call_note(&s["call-1"]),
+        ),
+        (
+            "call-durable-1",
+            "#[audited(durable)] handler, 1 thread",
+            call_note(&s["call-durable-1"]),
+        ),
+        (
+            "call-8",
+            "#[audited] handler, 8 threads",
+            call_note(&s["call-8"]),
+        ),
+        (
+            "call-durable-8",
+            "#[audited(durable)] handler, 8 threads",
+            call_note(&s["call-durable-8"]),
+        ),
+        (
             "memory",
             "audit layer, RSS over the run",
             format!(
@@ -388,6 +466,9 @@ fn print_table(r: &Value) {
     ];
     for (name, label, note) in rows {
         let v = &s[*name];
+        if v.is_null() {
+            continue; // not run (--only)
+        }
         let rate = f(v, "rate");
         println!(
             "| {:<40} | {:>10} | {:>14} | {:>9.1} MiB | {:<34} |",

@@ -33,6 +33,10 @@ pub fn run(name: &str, n: u64) -> Res {
         "non-audit-base" => non_audit(dir, n, false),
         "non-audit-with" => non_audit(dir, n, true),
         "verify" => verify(dir, n),
+        "call-1" => calls(dir, n, 1, false),
+        "call-durable-1" => calls(dir, n, 1, true),
+        "call-8" => calls(dir, n, 8, false),
+        "call-durable-8" => calls(dir, n, 8, true),
         "memory" => memory(dir, n),
         other => Err(format!("expected a scenario name, found {other:?}").into()),
     }?;
@@ -243,6 +247,67 @@ fn audit_fsync(dir: &Path, n: u64, threads: u64) -> Res {
         "main": rate, "rate": rate, "secs": secs, "batches": l.len(),
         "p50_ms": percentile(&l, 0.50) * 1e3, "p99_ms": percentile(&l, 0.99) * 1e3,
         "mean_batch": total as f64 / l.len().max(1) as f64,
+    }))
+}
+
+/// A handler: its record is written by the next batch (fsynced per batch), after
+/// the call returned.
+#[tracing_audit::audited(action = "pool.created", actor = "alice", resource = id)]
+fn handler(id: u64) -> u64 {
+    id
+}
+
+/// The same handler, durable: it returns once its record is fsynced.
+#[tracing_audit::audited(action = "pool.created", actor = "alice", resource = id, durable)]
+fn durable_handler(id: u64) -> u64 {
+    id
+}
+
+/// What a call of an `#[audited]` handler takes, durable or not, with `threads`
+/// callers (concurrent durable calls share fsyncs: group commit).
+fn calls(dir: &Path, n: u64, threads: u64, durable: bool) -> Res {
+    let (layer, guard) = pipeline(dir, Durability::EveryBatch)?;
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))?;
+    let per = n / threads;
+    let start = Instant::now();
+    let mut us: Vec<f64> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut us = Vec::with_capacity(per as usize);
+                    for i in 0..per {
+                        let at = Instant::now();
+                        let id = if durable {
+                            durable_handler(t * per + i)
+                        } else {
+                            handler(t * per + i)
+                        };
+                        us.push(at.elapsed().as_secs_f64() * 1e6);
+                        std::hint::black_box(id);
+                    }
+                    us
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    guard.flush()?;
+    let secs = start.elapsed().as_secs_f64();
+    let health = guard.health();
+    guard.shutdown()?;
+    let total = per * threads;
+    if health.written != total || us.len() as u64 != total {
+        return Err(format!("wrote {} of {total}", health.written).into());
+    }
+    us.sort_by(f64::total_cmp);
+    let median = percentile(&us, 0.5);
+    let rate = total as f64 / secs;
+    Ok(json!({
+        "main": median, "median_us": median, "p99_us": percentile(&us, 0.99),
+        "rate": rate, "secs": secs,
     }))
 }
 

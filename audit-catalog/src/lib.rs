@@ -97,6 +97,10 @@ pub struct Action {
     pub sensitive: Vec<String>,
     /// Break-glass: every event must carry a justification (the `reason`).
     pub requires_justification: bool,
+    /// An `#[audited]` function of this action returns only once its record is
+    /// durable (on disk). `durable = true|false` in the catalog; when absent, true
+    /// for the severities `high` and `critical`.
+    pub durable: bool,
     /// The line of the action's table in the catalog file.
     pub line: usize,
 }
@@ -141,7 +145,10 @@ pub struct Catalog {
 }
 
 /// A catalog that cannot be used: where, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` is its message (as when `main` returns it with `?`); `{:#?}` shows
+/// the fields.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CatalogError {
     /// The file (or `<default catalog>`).
@@ -160,6 +167,20 @@ impl CatalogError {
             line,
             message: message.into(),
         }
+    }
+}
+
+impl fmt::Debug for CatalogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return f
+                .debug_struct("CatalogError")
+                .field("origin", &self.origin)
+                .field("line", &self.line)
+                .field("message", &self.message)
+                .finish();
+        }
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -194,6 +215,7 @@ struct RawAction {
     sensitive: Vec<Spanned<String>>,
     #[serde(default)]
     requires_justification: bool,
+    durable: Option<bool>,
 }
 
 /// Where the macros look for the catalog, and what they found.
@@ -355,6 +377,9 @@ impl Catalog {
                     required,
                     sensitive,
                     requires_justification: a.requires_justification,
+                    durable: a
+                        .durable
+                        .unwrap_or(matches!(severity, Severity::High | Severity::Critical)),
                     line,
                 },
             );
@@ -449,6 +474,35 @@ mod tests {
 
     fn parse_err(text: &str) -> CatalogError {
         Catalog::parse(text, "cat.toml").unwrap_err()
+    }
+
+    #[test]
+    fn durable_defaults_to_the_high_severities_and_can_be_set_either_way() {
+        let c = Catalog::default_catalog();
+        assert!(c.get("pool.deleted").unwrap().durable, "high");
+        assert!(c.get("breakglass.activated").unwrap().durable);
+        assert!(!c.get("pool.created").unwrap().durable, "medium");
+        let c = Catalog::parse(
+            "version = 1\n[actions.\"a.high\"]\ncategory = \"c\"\nseverity = \"high\"\ndescription = \"d\"\ndurable = false\n[actions.\"a.low\"]\ncategory = \"c\"\nseverity = \"low\"\ndescription = \"d\"\ndurable = true\n",
+            "cat.toml",
+        )
+        .unwrap();
+        assert!(!c.get("a.high").unwrap().durable);
+        assert!(c.get("a.low").unwrap().durable);
+        let e = parse_err(
+            "version = 1\n[actions.\"a.b\"]\ncategory = \"c\"\nseverity = \"low\"\ndescription = \"d\"\ndurable = \"yes\"\n",
+        );
+        assert_eq!(e.line, Some(6), "{e}");
+    }
+
+    #[test]
+    fn an_error_returned_from_main_prints_its_message_once() {
+        let e = parse_err("version = 2\n");
+        assert_eq!(
+            format!("{e:?}"),
+            "cat.toml:1: expected `version = 1`, found version 2"
+        );
+        assert!(format!("{e:#?}").contains("origin: \"cat.toml\""));
     }
 
     #[test]

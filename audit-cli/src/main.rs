@@ -127,6 +127,7 @@ fn catalog(cmd: CatalogCommand) -> ExitCode {
                         "severity": a.severity.as_str(), "description": a.description,
                         "required": a.required, "sensitive": a.sensitive,
                         "requires_justification": a.requires_justification,
+                        "durable": a.durable,
                     });
                     v.to_string()
                 } else {
@@ -139,6 +140,9 @@ fn catalog(cmd: CatalogCommand) -> ExitCode {
                     }
                     if a.requires_justification {
                         flags.push("justification".into());
+                    }
+                    if a.durable {
+                        flags.push("durable".into());
                     }
                     format!(
                         "{:<40} {:<11} {:<8} {}{}",

@@ -4,7 +4,9 @@ use std::fmt;
 
 use tracing::field::{Field, Visit};
 use tracing_audit_core::{Event, FieldValue, Member, Outcome};
-use tracing_audit_schema::{CATEGORY_FIELD, FIELD_PREFIX, MARKER_FIELD, OUTCOME_FIELD};
+use tracing_audit_schema::{
+    CATEGORY_FIELD, CONTEXT_FIELD, FIELD_PREFIX, MARKER_FIELD, OUTCOME_FIELD,
+};
 
 /// Fills an [`Event`] from the fields of a `tracing` event on the audit target.
 ///
@@ -14,6 +16,8 @@ use tracing_audit_schema::{CATEGORY_FIELD, FIELD_PREFIX, MARKER_FIELD, OUTCOME_F
 /// other field goes to `fields`.
 pub(crate) struct EventVisitor<'a> {
     pub event: &'a mut Event,
+    /// The members a `context(…)` declaration promised ([`CONTEXT_FIELD`]).
+    pub context: Option<String>,
 }
 
 impl EventVisitor<'_> {
@@ -31,6 +35,7 @@ impl EventVisitor<'_> {
                     });
                 }
                 CATEGORY_FIELD => e.category = Some(text(value)),
+                CONTEXT_FIELD => self.context = Some(text(value)),
                 _ => match Member::from_name(rest) {
                     Some(member) => *e.member_mut(member) = Some(text(value)),
                     None => e.fields.push((name.into(), value)),
@@ -131,6 +136,11 @@ impl SpanContext {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.values.is_empty()
+    }
+
+    /// Whether this span provides `member`.
+    pub(crate) fn provides(&self, member: Member) -> bool {
+        self.values.iter().any(|(m, _)| *m == member)
     }
 }
 

@@ -6,8 +6,8 @@ use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Metadata, Subscriber};
-use tracing_audit_core::{Event, Member};
-use tracing_audit_schema::MARKER_FIELD;
+use tracing_audit_core::{Event, FieldValue, Member};
+use tracing_audit_schema::{CONTEXT_MISSING_FIELD, MARKER_FIELD};
 use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -175,6 +175,34 @@ impl AuditLayer {
     }
 }
 
+impl AuditLayer {
+    /// A `context(…)` declaration promised members from an enclosing span: those
+    /// no span provided are counted (`audit_context_missing_total`) and named in
+    /// the record's [`CONTEXT_MISSING_FIELD`] field, never left silently empty.
+    fn check_context(&self, record: &mut Event, declared: &str) {
+        let missing: Vec<&str> = declared
+            .split(',')
+            .filter(|name| Member::from_name(name).is_some_and(|m| record.member(m).is_none()))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        for member in &missing {
+            metrics::counter!(
+                crate::metrics::metric::CONTEXT_MISSING,
+                "service" => self.queue.shared.service.clone(),
+                "action" => record.action.clone(),
+                "member" => (*member).to_owned(),
+            )
+            .increment(1);
+        }
+        record.fields.push((
+            CONTEXT_MISSING_FIELD.into(),
+            FieldValue::Str(missing.join(",")),
+        ));
+    }
+}
+
 impl<S> tracing_subscriber::Layer<S> for AuditLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -212,7 +240,12 @@ where
         }
         // The id is assigned on the writer thread, in bulk (see pipeline::EventIds).
         let mut record = Event::without_id(String::new());
-        event.record(&mut EventVisitor { event: &mut record });
+        let mut visitor = EventVisitor {
+            event: &mut record,
+            context: None,
+        };
+        event.record(&mut visitor);
+        let declared = visitor.context;
         if record.action.is_empty() {
             // On the audit target without the marker: a mistake in the emitting code.
             // Keep the record (nothing is dropped silently) under a name that says so.
@@ -224,6 +257,9 @@ where
                     sc.fill(&mut record);
                 }
             }
+        }
+        if let Some(declared) = declared {
+            self.check_context(&mut record, &declared);
         }
         self.queue.send(record);
     }

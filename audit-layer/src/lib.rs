@@ -48,6 +48,8 @@
 //! | `audit_healthy` | gauge | 1 after a successful write, 0 after a failed one |
 //! | `audit_last_write_timestamp_seconds` | gauge | Unix time of the last successful write |
 //! | `audit_events_not_in_catalog_total` | counter | events whose action is not in the run-time catalog ([`AuditBuilder::catalog`]), also labelled `action`; they are recorded all the same |
+//! | `audit_context_missing_total` | counter | records whose `context(…)` promised a member no enclosing span provided, also labelled `action` and `member`; the record is written with the field `context_missing` naming them |
+//! | `audit_durable_wait_failures_total` | counter | calls of a durable action whose record could not be made durable before they returned, also labelled `action` |
 //!
 //! # Errors
 //!
@@ -70,6 +72,12 @@
 //! were not written, and the guard's `Drop` prints it. With
 //! `Durability::Interval`, the writer thread fsyncs when the interval passes even if
 //! no further event arrives.
+//!
+//! Code that does not hold the guard — a handler — makes the records emitted so
+//! far durable with [`flush()`]: `flush().await` in async code (a timer thread
+//! enforces the deadline even on a hung disk), `flush().wait()` in a thread.
+//! Concurrent flushes share one fsync. [`shutdown_signal()`] resolves on `SIGTERM`
+//! or `SIGINT`, for a server's graceful shutdown, after which the guard is dropped.
 #![deny(missing_docs)]
 
 mod builder;
@@ -77,11 +85,13 @@ mod capture;
 mod catalog;
 mod config;
 mod error;
+mod flush;
 mod guard;
 mod layer;
 mod metrics;
 mod pipeline;
 mod redact;
+mod signal;
 #[doc(hidden)]
 pub mod support;
 
@@ -89,12 +99,14 @@ pub use builder::AuditBuilder;
 pub use capture::DEFAULT_SPAN_FIELDS;
 pub use config::ENV_VARS;
 pub use error::{AuditError, ErrorKind};
+pub use flush::{Flush, flush};
 pub use guard::{AuditGuard, Health};
 pub use layer::{AUDIT_TARGET, AuditLayer, Everything, NonAudit, is_audit, non_audit};
 pub use pipeline::{DEFAULT_DEADLINE, Overflow};
 pub use redact::{
     DEFAULT_FIELD_RULES, Fingerprinter, MASK, Redacted, Strategy, redact_patterns, redacted,
 };
+pub use signal::{ShutdownSignal, shutdown_signal};
 pub use tracing_audit_core::Member;
 pub use tracing_audit_schema::MARKER_FIELD;
 

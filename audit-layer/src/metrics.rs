@@ -15,6 +15,8 @@ pub(crate) mod metric {
     pub const HEALTHY: &str = "audit_healthy";
     pub const LAST_WRITE: &str = "audit_last_write_timestamp_seconds";
     pub const NOT_IN_CATALOG: &str = "audit_events_not_in_catalog_total";
+    pub const NOT_DURABLE: &str = "audit_durable_wait_failures_total";
+    pub const CONTEXT_MISSING: &str = "audit_context_missing_total";
 }
 
 /// The writer thread's metric handles, made on first use (after the application

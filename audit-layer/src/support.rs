@@ -9,6 +9,7 @@ use tracing_audit_core::Outcome;
 use crate::redact::redact_patterns;
 use crate::{AUDIT_TARGET, AuditLayer};
 
+pub use crate::flush::flush;
 pub use crate::redact::{Redacted, redacted};
 pub use tracing;
 
@@ -17,7 +18,8 @@ pub const MAX_ERROR_TEXT: usize = 1024;
 
 /// What a `fail_closed` audited function returns, instead of running, while the
 /// audit trail cannot record. Give your error type a `From<AuditUnavailable>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` is its message.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AuditUnavailable {
     reason: &'static str,
 }
@@ -26,6 +28,12 @@ impl AuditUnavailable {
     /// Why the trail cannot record.
     pub fn reason(&self) -> &'static str {
         self.reason
+    }
+}
+
+impl fmt::Debug for AuditUnavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -65,6 +73,84 @@ pub fn availability() -> Result<(), AuditUnavailable> {
         }
         Some(true) => Ok(()),
     }
+}
+
+/// Whether the spans around the call provide the members a `context(…)`
+/// declaration names (`"actor"`, `"request_id"`, …), for `fail_closed`: without
+/// them the record would be written with the member missing (and marked so).
+/// When the subscriber's span store is not a `tracing_subscriber::Registry`, the
+/// spans cannot be read here: the layer still marks the record.
+///
+/// # Errors
+/// [`AuditUnavailable`] naming a member no enclosing span provides.
+pub fn context_available(members: &[&'static str]) -> Result<(), AuditUnavailable> {
+    use tracing_subscriber::registry::LookupSpan as _;
+    let missing = tracing::dispatcher::get_default(|d| {
+        let registry = d.downcast_ref::<tracing_subscriber::Registry>()?;
+        let current = d.current_span();
+        let provided = |m: tracing_audit_core::Member| {
+            current
+                .id()
+                .and_then(|id| registry.span(id))
+                .is_some_and(|span| {
+                    span.scope().any(|s| {
+                        s.extensions()
+                            .get::<crate::capture::SpanContext>()
+                            .is_some_and(|c| c.provides(m))
+                    })
+                })
+        };
+        members
+            .iter()
+            .copied()
+            .find(|name| tracing_audit_core::Member::from_name(name).is_some_and(|m| !provided(m)))
+    });
+    match missing {
+        None => Ok(()),
+        Some(_) => Err(AuditUnavailable {
+            reason: "a member that `context(…)` promises is provided by no enclosing span",
+        }),
+    }
+}
+
+/// The end of a durable action's call: the result of waiting for its record to be
+/// durable. A failure is counted (`audit_durable_wait_failures_total`), said on the
+/// console log (a non-audit event), and returned as the [`AuditUnavailable`] a
+/// `fail_closed` function returns instead of its success. With no audit layer in
+/// the subscriber there was nothing to wait for (a `fail_closed` function refused
+/// before running).
+///
+/// # Errors
+/// The record could not be made durable.
+pub fn durable(
+    action: &'static str,
+    result: Result<(), crate::AuditError>,
+) -> Result<(), AuditUnavailable> {
+    let e = match result {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == crate::ErrorKind::Install => return Ok(()),
+        Err(e) => e,
+    };
+    let service = tracing::dispatcher::get_default(|d| {
+        d.downcast_ref::<AuditLayer>()
+            .map(|l| l.queue.shared.service.clone())
+    })
+    .unwrap_or_default();
+    metrics::counter!(
+        crate::metrics::metric::NOT_DURABLE,
+        "service" => service,
+        "action" => action,
+    )
+    .increment(1);
+    tracing::error!(
+        target: "tracing_audit",
+        action,
+        error = %e,
+        "the audit record of a durable action could not be made durable before the call returned"
+    );
+    Err(AuditUnavailable {
+        reason: "its audit record could not be made durable",
+    })
 }
 
 /// An error's text for a failure record: value patterns redacted, cut to
@@ -143,8 +229,10 @@ impl<T> OutcomeOfAny for Probe<'_, T> {
 }
 
 /// Captures a field value before an audited function's body runs (which may move
-/// or change it): `(&&Capture(&value)).audit_capture()` keeps numbers and booleans
-/// as they are, else takes their `Display` text, else their `Debug` text.
+/// or change it): `recordable((&&&Capture(&value)).audit_capture())` keeps numbers
+/// and booleans as they are, else takes their `Display` text, else their `Debug`
+/// text; a value that is neither fails to compile, with [`Recordable`]'s message at
+/// the value.
 pub struct Capture<'a, T: ?Sized>(pub &'a T);
 
 impl<T: ?Sized> Clone for Capture<'_, T> {
@@ -164,10 +252,16 @@ pub trait CaptureCopy {
 
 macro_rules! capture_copy {
     ($($t:ty),*) => {$(
-        impl CaptureCopy for &&Capture<'_, $t> {
+        impl CaptureCopy for &&&Capture<'_, $t> {
             type Out = $t;
             fn audit_capture(self) -> $t {
                 *self.0
+            }
+        }
+        impl Recordable for $t {
+            type Out = $t;
+            fn recorded(self) -> $t {
+                self
             }
         }
     )*};
@@ -183,7 +277,7 @@ pub trait CaptureDisplay {
     fn audit_capture(self) -> String;
 }
 
-impl<T: fmt::Display + ?Sized> CaptureDisplay for &Capture<'_, T> {
+impl<T: fmt::Display + ?Sized> CaptureDisplay for &&Capture<'_, T> {
     fn audit_capture(self) -> String {
         self.0.to_string()
     }
@@ -195,10 +289,68 @@ pub trait CaptureDebug {
     fn audit_capture(self) -> String;
 }
 
-impl<T: fmt::Debug + ?Sized> CaptureDebug for Capture<'_, T> {
+impl<T: fmt::Debug + ?Sized> CaptureDebug for &Capture<'_, T> {
     fn audit_capture(self) -> String {
         format!("{:?}", self.0)
     }
+}
+
+/// Anything else: a marker that is not [`Recordable`], so that the expansion fails
+/// to compile with that trait's message, at the value.
+pub trait CaptureNeither {
+    /// The marker.
+    fn audit_capture(self) -> NeitherDisplayNorDebug<Self>
+    where
+        Self: Sized;
+}
+
+impl<T: ?Sized> CaptureNeither for Capture<'_, T> {
+    fn audit_capture(self) -> NeitherDisplayNorDebug<Self> {
+        NeitherDisplayNorDebug(std::marker::PhantomData)
+    }
+}
+
+/// What capturing a value that is neither `Display` nor `Debug` gives: never
+/// recorded (it is not [`Recordable`]).
+pub struct NeitherDisplayNorDebug<T>(std::marker::PhantomData<T>);
+
+impl<T> fmt::Debug for NeitherDisplayNorDebug<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NeitherDisplayNorDebug")
+    }
+}
+
+impl<T> fmt::Display for NeitherDisplayNorDebug<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never reached: `recordable` refuses the type at compile time.
+        f.write_str("<neither Display nor Debug>")
+    }
+}
+
+/// A value `#[audited]` can record: the captured number, boolean or text.
+#[diagnostic::on_unimplemented(
+    message = "#[audited] cannot record this value: its type implements neither `Display` nor `Debug`",
+    label = "recorded by #[audited], but neither `Display` nor `Debug`",
+    note = "record a part of it that is (`fields(id = value.id)`), derive or implement `Debug` for its type, or do not record it"
+)]
+pub trait Recordable {
+    /// The value as recorded.
+    type Out;
+    /// The value as recorded.
+    fn recorded(self) -> Self::Out;
+}
+
+impl Recordable for String {
+    type Out = String;
+    fn recorded(self) -> String {
+        self
+    }
+}
+
+/// Passes a captured value on; refuses, at compile time, what cannot be recorded
+/// (with one error: the result's type is then unknown, not a second mismatch).
+pub fn recordable<T: Recordable>(value: T) -> T::Out {
+    value.recorded()
 }
 
 /// The `Debug` text of a value, formatted with `Display` (to pass a `?value` to

@@ -6,6 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::ext::IdentExt as _;
 use syn::{Attribute, Expr, Ident, LitStr, Signature, Visibility};
+use tracing_audit_catalog::Action;
 use tracing_audit_schema::Member;
 
 /// Which macro is being expanded (for messages and the arguments it accepts).
@@ -130,6 +131,8 @@ pub(crate) enum Arg {
     SkipAll { key: Ident },
     /// `fail_closed` (`#[audited]` only).
     FailClosed { key: Ident },
+    /// `durable` (`#[audited]` only).
+    Durable { key: Ident },
     /// `crate = path`: where the facade is, for a renamed dependency.
     Crate { key: Span, path: syn::Path },
 }
@@ -154,7 +157,8 @@ impl Arg {
             | Arg::Skip { key, .. }
             | Arg::Redact { key, .. }
             | Arg::SkipAll { key }
-            | Arg::FailClosed { key } => named(key),
+            | Arg::FailClosed { key }
+            | Arg::Durable { key } => named(key),
             Arg::Member(m) => (Key::Member(m.member), m.name.span()),
             Arg::Field(f) => (Key::Name(f.name.text()), f.name.span()),
             Arg::Crate { key, .. } => (Key::Name("crate".into()), *key),
@@ -223,6 +227,10 @@ impl Args {
         self.args.iter().any(|a| matches!(a, Arg::SkipAll { .. }))
     }
 
+    pub(crate) fn durable(&self) -> bool {
+        self.args.iter().any(|a| matches!(a, Arg::Durable { .. }))
+    }
+
     pub(crate) fn fail_closed(&self) -> bool {
         self.args
             .iter()
@@ -246,17 +254,28 @@ impl Args {
         self.members().any(|m| m.member == Member::Reason)
     }
 
-    /// The function's arguments that `#[audited]` records: by name, unless skipped
-    /// (`skip(…)`, `skip_all`) or named `_…` and not in `redact(…)`.
-    pub(crate) fn recorded<'f>(&self, func: &'f Signature) -> Vec<Recorded<'f>> {
+    /// The function's arguments that `#[audited]` records by name: those listed in
+    /// `redact(…)` (as fingerprints), and those the catalog's action requires by
+    /// name (`required = ["pool_id"]`), unless skipped (`skip(…)`, `skip_all`),
+    /// named `_…`, or already given in `fields(…)`.
+    ///
+    /// Nothing else: secure by default. An argument's `Debug` text can hold
+    /// anything (a password inside a request body), redaction by field name cannot
+    /// see inside it, and a trail cannot be edited afterwards without breaking its
+    /// verification. A caller records more by asking: `fields(pool_id, force)`.
+    pub(crate) fn recorded<'f>(&self, func: &'f Signature, spec: &Action) -> Vec<Recorded<'f>> {
         let skip_all = self.skip_all();
         function_arguments(func)
             .filter_map(|ident| {
-                let redact = self.redact().any(|i| i.unraw() == ident.unraw());
-                let skip = self.skip().any(|i| i.unraw() == ident.unraw());
+                let name = ident.unraw().to_string();
+                let redact = self.redact().any(|i| i.unraw() == name);
+                let required = spec.is_required(&name);
+                let skip = self.skip().any(|i| i.unraw() == name);
+                let in_fields = self.fields().any(|f| f.name.text() == name);
                 // `_name` says "unused" by convention: not recorded unless redacted.
-                let unused = ident.unraw().to_string().starts_with('_') && !redact;
-                (!skip_all && !skip && !unused).then_some(Recorded { ident, redact })
+                let unused = name.starts_with('_') && !redact;
+                ((redact || required) && !skip_all && !skip && !unused && !in_fields)
+                    .then_some(Recorded { ident, redact })
             })
             .collect()
     }

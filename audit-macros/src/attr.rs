@@ -167,7 +167,35 @@ fn reserved_field(cx: &Ctxt, name: &Name) -> bool {
         );
         return true;
     }
+    if let Some(close) = near_member(&text) {
+        cx.error(
+            name.span(),
+            format!(
+                "`{text}` is not a member: did you mean `{close}`? (a field named this close to a member is refused, so that a typo cannot turn a member into an extra field; if it is a field, give it a more distinct name)"
+            ),
+        );
+        return true;
+    }
     false
+}
+
+/// The member (or `action`, `outcome`) whose name `text` is a likely typo of:
+/// within one edit (two for names of seven letters or more), not equal.
+fn near_member(text: &str) -> Option<&'static str> {
+    if Member::from_name(text).is_some() {
+        return None;
+    }
+    let limit = if text.chars().count() >= 7 { 2 } else { 1 };
+    let actor = Member::ActorId.name().split('.').next();
+    actor
+        .into_iter()
+        .chain(Member::ALL.iter().map(|m| m.name()))
+        .chain(["action", "outcome"])
+        .filter(|m| *m != text)
+        .map(|m| (strsim::damerau_levenshtein(text, m), m))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, m)| m)
 }
 
 fn audit_arg(cx: &Ctxt, raw: Raw) -> Option<Arg> {
@@ -242,7 +270,7 @@ fn audited_expected() -> String {
         .chain(Member::ALL.iter().map(|m| m.name()))
         .collect();
     format!(
-        "action, the members ({}), fields(…), skip(…), skip_all, redact(…), context(…), fail_closed, crate",
+        "action, the members ({}), fields(…), skip(…), skip_all, redact(…), context(…), fail_closed, durable, crate",
         members.join(", ")
     )
 }
@@ -260,6 +288,10 @@ fn audited_arg(cx: &Ctxt, raw: Raw) -> Option<Arg> {
             name,
             sigil: Sigil::None,
         } if text == "fail_closed" => Some(Arg::FailClosed { key: name }),
+        Raw::Short {
+            name,
+            sigil: Sigil::None,
+        } if text == "durable" => Some(Arg::Durable { key: name }),
         Raw::List { name, items } if text == "skip" => Some(Arg::Skip {
             names: idents(cx, "skip", items),
             key: name,

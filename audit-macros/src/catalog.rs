@@ -28,6 +28,29 @@ impl Loaded {
         }
     }
 
+    /// Where an action is defined, for messages: `path:line` of a catalog file, or
+    /// the default catalog described in words (the user has no file to open).
+    pub(crate) fn location(&self, spec: &tracing_audit_catalog::Action) -> String {
+        match &self.file {
+            Some(_) => format!("{}:{}", self.catalog.origin, spec.line),
+            None => format!(
+                "the default catalog, as no {} is above this crate; `audit catalog list -` shows it",
+                tracing_audit_catalog::FILE_NAME
+            ),
+        }
+    }
+
+    /// Which catalog this is, for "not in the catalog …".
+    pub(crate) fn describe(&self) -> String {
+        match &self.file {
+            Some(_) => self.catalog.origin.clone(),
+            None => format!(
+                "(the default catalog, as no {} is above this crate)",
+                tracing_audit_catalog::FILE_NAME
+            ),
+        }
+    }
+
     /// `include_bytes!` of the catalog file and `option_env!("AUDIT_CATALOG")`: rustc
     /// records both as dependencies, so cargo rebuilds the crate when they change.
     pub(crate) fn tracking(&self) -> TokenStream {

@@ -11,7 +11,7 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{ToTokens as _, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use tracing_audit_schema::{
-    CATEGORY_FIELD, DURATION_FIELD, ERROR_FIELD, MARKER_FIELD, OUTCOME_FIELD, TARGET,
+    CATEGORY_FIELD, CONTEXT_FIELD, DURATION_FIELD, ERROR_FIELD, MARKER_FIELD, OUTCOME_FIELD, TARGET,
 };
 
 use crate::ast::{Arg, Args, Function, Item, Macro, Sigil};
@@ -111,6 +111,18 @@ fn field_name(name: &str, span: Span) -> Literal {
     lit
 }
 
+/// The names in `context(…)`, comma-separated, if any.
+fn context_names(args: &Args) -> Option<String> {
+    let names: Vec<String> = args.context().map(|c| c.text()).collect();
+    (!names.is_empty()).then(|| names.join(","))
+}
+
+/// The event field that tells the layer which members `context(…)` promised, so
+/// that a member no span provides is counted and marked rather than left empty.
+fn context_field(args: &Args) -> Option<TokenStream> {
+    context_names(args).map(|names| quote!(#CONTEXT_FIELD = #names,))
+}
+
 /// `audit!`: one event on the audit target.
 fn event(args: &Args, valid: &Valid<'_>, loaded: &Loaded) -> TokenStream {
     let p = private(args);
@@ -154,6 +166,7 @@ fn event(args: &Args, valid: &Valid<'_>, loaded: &Loaded) -> TokenStream {
     }
     let category = &spec.category;
     let tracking = loaded.tracking();
+    let context = context_field(args);
     quote_spanned! {Span::call_site()=>
         {
             #tracking
@@ -162,28 +175,35 @@ fn event(args: &Args, valid: &Valid<'_>, loaded: &Loaded) -> TokenStream {
                 #p::tracing::Level::INFO,
                 #MARKER_FIELD = #action,
                 #CATEGORY_FIELD = #category,
+                #context
                 #(#out),*
             )
         }
     }
 }
 
-/// How `#[audited]` captures a value before the body runs.
-fn capture(p: &TokenStream, value: TokenStream, sigil: Sigil, sensitive: bool) -> TokenStream {
-    if sensitive {
-        return match sigil {
-            Sigil::Debug => quote!(#p::redacted_text(#p::DebugText(&(#value)))),
-            _ => quote!(#p::redacted_text(&(#value))),
-        };
-    }
-    match sigil {
+/// How `#[audited]` captures a value before the body runs; `span` is where a value
+/// that cannot be recorded (neither `Display` nor `Debug`) is reported.
+fn capture(
+    p: &TokenStream,
+    value: TokenStream,
+    sigil: Sigil,
+    sensitive: bool,
+    span: Span,
+) -> TokenStream {
+    let text = match sigil {
         Sigil::Display => quote!(::std::string::ToString::to_string(&(#value))),
         Sigil::Debug => quote!(::std::format!("{:?}", &(#value))),
-        Sigil::None => quote!({
+        Sigil::None => quote_spanned!(span=> #p::recordable({
             #[allow(unused_imports)]
-            use #p::{CaptureCopy as _, CaptureDebug as _, CaptureDisplay as _};
-            (&&#p::Capture(&(#value))).audit_capture()
-        }),
+            use #p::{CaptureCopy as _, CaptureDebug as _, CaptureDisplay as _, CaptureNeither as _};
+            (&&&#p::Capture(&(#value))).audit_capture()
+        })),
+    };
+    if sensitive {
+        quote!(#p::redacted_text(#text))
+    } else {
+        text
     }
 }
 
@@ -208,6 +228,7 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
                 m.value.to_token_stream(),
                 m.sigil,
                 spec.is_sensitive(m.member.name()),
+                m.name.span(),
             ),
         );
     }
@@ -219,14 +240,21 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
                 f.value.to_token_stream(),
                 f.sigil,
                 spec.is_sensitive(&f.name.text()),
+                f.name.span(),
             ),
         );
     }
-    for r in args.recorded(&func.sig) {
+    for r in args.recorded(&func.sig, spec) {
         let sensitive = r.redact || spec.is_sensitive(&r.ident.unraw().to_string());
         record(
             r.ident.to_token_stream(),
-            capture(&p, r.ident.to_token_stream(), Sigil::None, sensitive),
+            capture(
+                &p,
+                r.ident.to_token_stream(),
+                Sigil::None,
+                sensitive,
+                r.ident.span(),
+            ),
         );
     }
 
@@ -258,16 +286,41 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
     };
     let annotate = ret_ty.as_ref().map(|t| quote!(: #t));
     let gate = args.fail_closed().then(|| {
+        // With `context(…)`, the spans must provide what it promises.
+        let context = args.context().map(|c| c.text());
         quote! {
-            if let ::core::result::Result::Err(e) = #p::availability() {
+            if let ::core::result::Result::Err(e) = #p::availability()
+                .and_then(|()| #p::context_available(&[#(#context),*]))
+            {
                 return ::core::result::Result::Err(::core::convert::From::from(e));
             }
+        }
+    });
+    let context = context_field(args);
+    // A durable action returns once its record is on disk (group commit makes the
+    // wait about one fsync, shared by every call waiting at the time).
+    let durable = (args.durable() || spec.durable).then(|| {
+        let flush = if sig.asyncness.is_some() {
+            quote!(#p::flush().await)
+        } else {
+            quote!(#p::flush().wait())
+        };
+        let check = quote!(#p::durable(#action, #flush));
+        if args.fail_closed() {
+            quote! {
+                if let ::core::result::Result::Err(e) = #check {
+                    return ::core::result::Result::Err(::core::convert::From::from(e));
+                }
+            }
+        } else {
+            // A failure is counted and logged by `durable`; the caller gets its value.
+            quote!(let _ = #check;)
         }
     });
     let body = quote_spanned! {Span::call_site()=>
         #tracking
         #gate
-        let __audit_state = if #p::tracing::enabled!(target: #TARGET, #p::tracing::Level::INFO) {
+        let __audit_state = if #p::tracing::level_enabled!(#p::tracing::Level::INFO) {
             ::core::option::Option::Some((::std::time::Instant::now(), #(#captures,)*))
         } else {
             ::core::option::Option::None
@@ -286,6 +339,7 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
                 #CATEGORY_FIELD = #category,
                 #OUTCOME_FIELD = __audit_outcome,
                 #ERROR_FIELD = __audit_error,
+                #context
                 #DURATION_FIELD = #p::elapsed_micros(__audit_state.0),
                 #(#event_fields),*
             );
@@ -299,6 +353,7 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
             (&&#p::Probe(&__audit_ret)).audit_outcome()
         };
         __audit_emit(__audit_outcome, __audit_error.as_deref());
+        #durable
         __audit_ret
     };
     quote! {
@@ -333,7 +388,13 @@ mod tests {
 category = "auth"
 severity = "low"
 description = "d"
-sensitive = ["actor", "reason", "token"]
+sensitive = ["actor", "reason", "token", "secret", "size"]
+
+[actions."pool.deleted"]
+category = "resources"
+severity = "high"
+description = "d"
+required = ["actor", "pool_id"]
 "#;
 
     /// Expands `#[audited(args)] item` against `CATALOG`.
@@ -360,18 +421,38 @@ sensitive = ["actor", "reason", "token"]
                 action = "session.opened",
                 actor.id = user,
                 reason = why,
-                fields(token = t)
+                fields(token = t, secret),
+                redact(size)
             ),
             quote!(
-                fn f(user: &str, why: &str, t: &str, token: &str, size: u32) {}
+                fn f(user: &str, why: &str, t: &str, secret: &str, size: u32, body: &str) {}
             ),
         );
         // actor.id (the catalog says `actor`), reason, the field `token`, the
-        // argument `token`: four redacted captures; `user`, `why`, `t`, `size` are
-        // recorded as arguments in clear.
-        assert_eq!(out.matches("redacted_text").count(), 4, "{out}");
+        // argument `secret` given in `fields(…)` (the catalog says `secret`), the
+        // argument `size` in `redact(…)`: five redacted captures.
+        assert_eq!(out.matches("redacted_text").count(), 5, "{out}");
         assert!(out.contains("\"audit.actor.id\""), "{out}");
         assert!(out.contains("\"audit.reason\""), "{out}");
+        // `body` is not asked for: it is not captured at all.
+        assert!(!out.contains("(body)"), "{out}");
+    }
+
+    #[test]
+    fn only_the_arguments_asked_for_or_required_by_the_catalog_are_recorded() {
+        let out = audited_with(
+            quote!(action = "pool.deleted", actor = user, fields(force)),
+            quote!(
+                fn f(user: &str, pool_id: &str, force: bool, password: &str, _pool: &str) {}
+            ),
+        );
+        // `pool_id` is required by name in the catalog; `force` is asked for.
+        for recorded in ["(pool_id)", "(force)"] {
+            assert!(out.contains(recorded), "{recorded} recorded: {out}");
+        }
+        for not in ["(password)", "(_pool)", "password =", "_pool ="] {
+            assert!(!out.contains(not), "{not} not recorded: {out}");
+        }
     }
 
     #[test]

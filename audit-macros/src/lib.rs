@@ -88,14 +88,38 @@ pub fn audit(input: TokenStream) -> TokenStream {
 ///
 /// Arguments: `action = "…"` (required, checked against the catalog); `resource =
 /// expr`, `actor = expr` (or `actor.id`, `actor.ip`, …), `reason = expr` and the
-/// other record members; `fields(name = expr, …)`; the function's arguments are
-/// recorded by name unless listed in `skip(…)` (or `skip_all`) or named `_…`, and
-/// `redact(…)` records them redacted (each recorded argument must be `Display` or
-/// `Debug`); `context(member, …)` declares required members an enclosing span
-/// provides; `fail_closed` returns `Err(AuditUnavailable.into())` without running
-/// the body while the trail cannot record; `crate = path` names a renamed
-/// `tracing-audit` dependency. Members, fields and arguments the catalog marks
-/// sensitive are recorded as keyed fingerprints.
+/// other record members; `fields(name = expr, …)`, and `fields(arg, …)` for
+/// arguments recorded under their own names; `redact(arg, …)` records arguments as
+/// keyed fingerprints; `skip(arg, …)` / `skip_all` keep out arguments the catalog
+/// would record; `context(member, …)` declares required members an enclosing span
+/// provides; `durable` returns only once the record is on disk (see below);
+/// `fail_closed` returns `Err(AuditUnavailable.into())` without running the body
+/// while the trail cannot record; `crate = path` names a renamed `tracing-audit`
+/// dependency. Members, fields and arguments the catalog marks sensitive are
+/// recorded as keyed fingerprints.
+///
+/// # What is recorded: only what you ask for
+///
+/// The function's arguments are **not** recorded unless asked for: listed in
+/// `fields(…)` or `redact(…)`, or named in the catalog action's `required` list
+/// (`required = ["pool_id"]` records an argument `pool_id`). Unlike
+/// `#[instrument]`, which records every argument's `Debug` text: a request body's
+/// `Debug` text can hold a password, redaction by field name cannot see inside it,
+/// and an audit trail cannot be edited afterwards without breaking its
+/// verification. A value recorded must be `Display` or `Debug` (numbers and
+/// booleans are kept as they are); one that is neither is a compile error at its
+/// name, saying what to do.
+///
+/// # Durable actions
+///
+/// With `durable`, or for an action the catalog marks `durable` (by default those
+/// of severity `high` and `critical`), the function returns only once its record
+/// is durable (fsynced), so a client that saw the answer can rely on the record
+/// surviving a crash or a `SIGKILL`. An `async fn` awaits it (the thread is free
+/// meanwhile); a sync function blocks. Concurrent calls share one fsync. If the
+/// record cannot be made durable within the flush deadline, the failure is counted
+/// (`audit_durable_wait_failures_total`) and logged, and a `fail_closed` function
+/// returns `Err(AuditUnavailable.into())` instead of its value.
 ///
 /// Works on free functions, methods, `async fn`, generic functions and functions
 /// returning `impl Trait`; inner attributes (`#![allow(…)]`) stay in the body.
@@ -125,8 +149,8 @@ pub fn audit(input: TokenStream) -> TokenStream {
 /// }
 ///
 /// // One record per call: actor, resource, outcome, duration, and `force`
-/// // (recorded by name; `user` is skipped).
-/// #[audited(action = "pool.deleted", actor = user.id, resource = pool_id, skip(user))]
+/// // (asked for); nothing of `user` but its id.
+/// #[audited(action = "pool.deleted", actor = user.id, resource = pool_id, fields(force))]
 /// fn delete_pool(user: &User, pool_id: &str, force: bool) -> Result<(), ApiError> {
 ///     let _ = force;
 ///     Ok(())

@@ -165,28 +165,32 @@ fn check_action<'a>(
     let Some(spec) = catalog.get(&name) else {
         let hint = match catalog.suggest(&name) {
             Some(close) => format!("did you mean `{close}`?"),
-            None => format!(
+            None if loaded.file.is_some() => format!(
                 "add it to the catalog; `audit catalog list {}` lists the known actions",
                 loaded.list_argument()
+            ),
+            None => format!(
+                "to define your own actions, create {} beside Cargo.toml (format: docs/CATALOG.md); `audit catalog list -` lists the default ones",
+                tracing_audit_catalog::FILE_NAME
             ),
         };
         cx.error(
             action.span(),
             format!(
                 "unknown action `{name}`: it is not in the catalog {}; {hint}",
-                catalog.origin
+                loaded.describe()
             ),
         );
         return None;
     };
-    let provided = Provided::of(args, sig);
+    let provided = Provided::of(args, sig, spec);
     for field in &spec.required {
         if !provided.satisfies(field) {
             cx.error(
                 action.span(),
                 format!(
-                    "action `{name}` requires `{field}` ({}:{}): add `{field} = …`, or `context({field})` if an enclosing span provides it",
-                    catalog.origin, spec.line
+                    "action `{name}` requires `{field}` ({}): add `{field} = …`, or `context({field})` if an enclosing span provides it",
+                    loaded.location(spec)
                 ),
             );
         }
@@ -196,9 +200,8 @@ fn check_action<'a>(
         cx.error(
             action.span(),
             format!(
-                "action `{name}` requires a justification ({}:{}): add `{} = \"…\"`",
-                catalog.origin,
-                spec.line,
+                "action `{name}` requires a justification ({}): add `{} = \"…\"`",
+                loaded.location(spec),
                 Member::Reason.name()
             ),
         );
@@ -214,12 +217,12 @@ struct Provided {
 }
 
 impl Provided {
-    fn of(args: &Args, sig: Option<&Signature>) -> Provided {
+    fn of(args: &Args, sig: Option<&Signature>, spec: &Action) -> Provided {
         let mut names: Vec<String> = args.fields().map(|f| f.name.text()).collect();
         names.extend(args.context().map(|c| c.text()));
         if let Some(sig) = sig {
             names.extend(
-                args.recorded(sig)
+                args.recorded(sig, spec)
                     .iter()
                     .map(|r| r.ident.unraw().to_string()),
             );
@@ -279,7 +282,7 @@ requires_justification = true
     fn errors(mac: Macro, args: TokenStream, sig: Option<TokenStream>) -> Vec<String> {
         let loaded = Ok(Arc::new(Loaded {
             catalog: Catalog::parse(CATALOG, "test.toml").expect("valid"),
-            file: None,
+            file: Some("test.toml".into()),
         }));
         let cx = Ctxt::new();
         let sig: Option<Signature> = sig.map(|s| syn::parse2(s).expect("a signature"));

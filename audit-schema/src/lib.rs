@@ -42,6 +42,15 @@ pub const CATEGORY_FIELD: &str = "audit.category";
 /// start with it.
 pub const FIELD_PREFIX: &str = "audit.";
 
+/// The `tracing` field in which the macros list the members an enclosing span
+/// must provide (`context(actor, request_id)` → `"actor,request_id"`). The layer
+/// checks them; it is not a field of the record.
+pub const CONTEXT_FIELD: &str = "audit.context";
+
+/// The record field that names the members a `context(…)` declaration promised and
+/// no span provided (comma-separated): such a record is written, and marked.
+pub const CONTEXT_MISSING_FIELD: &str = "context_missing";
+
 /// The `#[audited]` field holding the call's duration in microseconds.
 pub const DURATION_FIELD: &str = "duration_us";
 

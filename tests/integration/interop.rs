@@ -96,7 +96,8 @@ fn python_verifier_agrees_on_the_end_of_the_trail() {
         let ls = lines(&newest);
         rewrite(&newest, &ls[..ls.len() - 1].concat());
     };
-    let cases: [(&str, &dyn Fn(&Path), &str); 3] = [
+    type Change<'a> = &'a dyn Fn(&Path);
+    let cases: [(&str, Change<'_>, &str); 3] = [
         ("untouched", &|_| {}, "sealed"),
         ("newest segment deleted", &delete_newest, "not_proven"),
         ("seal cut off", &cut_seal, "not_proven"),

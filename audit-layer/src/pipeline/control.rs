@@ -2,7 +2,8 @@
 //! shutdown never waits behind events in the data queue.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::task::Waker;
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
@@ -51,7 +52,7 @@ pub(crate) type FlushReply = Result<(), WriteFailure>;
 pub(crate) enum Control {
     /// Answer once every event in the data queue (or already taken from it) when
     /// the writer reads this request is written and durable.
-    Flush(Sender<FlushReply>),
+    Flush(Reply),
     /// Write what is queued, seal, and stop; give up at `deadline` if the stream
     /// cannot be written, and report how many events were left unwritten.
     Shutdown {
@@ -66,5 +67,109 @@ pub(crate) struct PendingFlush {
     /// Answered once this many events (counted from the thread's start) are written
     /// and durable.
     pub upto: u64,
-    pub reply: Sender<FlushReply>,
+    pub reply: Reply,
+}
+
+/// Where the writer sends a flush's answer.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// A thread waiting on a channel ([`Queue::flush`](super::Queue::flush)).
+    Channel(Sender<FlushReply>),
+    /// A [`Slot`]: a blocked thread or a task's waker ([`crate::Flush`]).
+    Slot(Arc<Slot>),
+}
+
+impl Reply {
+    /// Answers; whoever asked may have given up already.
+    pub(crate) fn send(&self, answer: FlushReply) {
+        match self {
+            Reply::Channel(tx) => {
+                let _ = tx.try_send(answer);
+            }
+            Reply::Slot(slot) => slot.fill(Fill::Answer(answer)),
+        }
+    }
+}
+
+impl Drop for Reply {
+    /// A request dropped unanswered (the writer thread ended) still wakes its waiter.
+    fn drop(&mut self) {
+        if let Reply::Slot(slot) = self {
+            slot.fill(Fill::Gone);
+        }
+    }
+}
+
+/// A flush's answer for a thread or a task to collect: filled once, by the writer
+/// (the answer) or by the deadline timer (expired), whichever comes first.
+#[derive(Debug, Default)]
+pub(crate) struct Slot {
+    state: Mutex<SlotState>,
+    filled: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct SlotState {
+    answer: Option<Fill>,
+    waker: Option<Waker>,
+}
+
+/// What fills a [`Slot`].
+#[derive(Debug, Clone)]
+pub(crate) enum Fill {
+    /// The writer's answer.
+    Answer(FlushReply),
+    /// The deadline passed first.
+    Expired,
+    /// The writer stopped without answering.
+    Gone,
+}
+
+impl Slot {
+    pub(crate) fn fill(&self, fill: Fill) {
+        let waker = {
+            let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if s.answer.is_some() {
+                return;
+            }
+            s.answer = Some(fill);
+            s.waker.take()
+        };
+        self.filled.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// The answer if there is one; otherwise `waker` is woken when it comes.
+    pub(crate) fn poll(&self, waker: &Waker) -> Option<Fill> {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(a) = &s.answer {
+            return Some(a.clone());
+        }
+        match &mut s.waker {
+            Some(w) if w.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+        None
+    }
+
+    /// Blocks until the answer, or `deadline` (then [`Fill::Expired`]).
+    pub(crate) fn wait(&self, deadline: Instant) -> Fill {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(a) = &s.answer {
+                return a.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Fill::Expired;
+            }
+            s = self
+                .filled
+                .wait_timeout(s, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
 }

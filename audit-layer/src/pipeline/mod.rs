@@ -20,7 +20,7 @@ mod worker;
 
 use std::time::Duration;
 
-pub(crate) use control::WriteFailure;
+pub(crate) use control::{Fill, Slot, WriteFailure};
 pub(crate) use queue::Queue;
 pub(crate) use shared::Shared;
 pub(crate) use worker::{Handle, start};

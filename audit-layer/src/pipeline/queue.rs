@@ -9,7 +9,7 @@ use crossbeam_channel::{RecvTimeoutError, Sender, TrySendError};
 use tracing_audit_core::Event;
 
 use super::Overflow;
-use super::control::{Control, FlushReply};
+use super::control::{Control, Fill, FlushReply, Reply, Slot};
 use super::shared::{LossReason, Shared};
 use crate::error::{AuditError, ErrorKind};
 
@@ -52,32 +52,56 @@ impl Queue {
     /// Waits until every event sent before this call is durable, or `deadline`.
     pub(crate) fn flush(&self, deadline: Instant) -> Result<(), AuditError> {
         let (tx, rx) = crossbeam_channel::bounded::<FlushReply>(1);
-        if self.control.send(Control::Flush(tx)).is_err() {
+        self.ask_flush(Reply::Channel(tx))?;
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(answer) => self.flush_answer(Fill::Answer(answer)),
+            Err(RecvTimeoutError::Timeout) => self.flush_answer(Fill::Expired),
+            Err(RecvTimeoutError::Disconnected) => self.flush_answer(Fill::Gone),
+        }
+    }
+
+    /// Asks the writer for a flush answered in a [`Slot`] (for a task or a thread
+    /// that waits on it).
+    pub(crate) fn flush_slot(&self) -> Result<Arc<Slot>, AuditError> {
+        let slot = Arc::new(Slot::default());
+        self.ask_flush(Reply::Slot(Arc::clone(&slot)))?;
+        Ok(slot)
+    }
+
+    fn ask_flush(&self, reply: Reply) -> Result<(), AuditError> {
+        if self.control.send(Control::Flush(reply)).is_err() {
             return Err(AuditError::new(
                 ErrorKind::Stopped,
                 "cannot flush: the audit writer has stopped",
             ));
         }
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(failure)) => Err(AuditError::from_failure(
+        Ok(())
+    }
+
+    /// A flush's result from what filled its slot.
+    pub(crate) fn flush_answer(&self, fill: Fill) -> Result<(), AuditError> {
+        match fill {
+            Fill::Answer(Ok(())) => Ok(()),
+            Fill::Answer(Err(failure)) => Err(AuditError::from_failure(
                 ErrorKind::Write,
                 "the audit records could not be made durable",
                 failure,
             )
             .unwritten_events(self.not_durable())),
-            Err(RecvTimeoutError::Timeout) => Err(self.flush_timed_out()),
-            Err(RecvTimeoutError::Disconnected) => {
-                let left = self.not_durable();
-                Err(AuditError::new(
-                    ErrorKind::Stopped,
-                    format!(
-                        "the audit writer stopped before the flush completed; {left} accepted events are not durable"
-                    ),
-                )
-                .unwritten_events(left))
-            }
+            Fill::Gone => self.writer_gone(),
+            Fill::Expired => Err(self.flush_timed_out()),
         }
+    }
+
+    fn writer_gone(&self) -> Result<(), AuditError> {
+        let left = self.not_durable();
+        Err(AuditError::new(
+            ErrorKind::Stopped,
+            format!(
+                "the audit writer stopped before the flush completed; {left} accepted events are not durable"
+            ),
+        )
+        .unwritten_events(left))
     }
 
     /// Asks the writer to write what is queued, seal, and stop by `deadline`. Never

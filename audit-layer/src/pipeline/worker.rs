@@ -384,7 +384,7 @@ impl Worker {
         let mut nothing = Vec::new();
         if let Err((failure, _)) = self.write(&mut nothing) {
             for f in self.flushes.drain(..) {
-                let _ = f.reply.send(Err(failure.clone()));
+                f.reply.send(Err(failure.clone()));
             }
             return;
         }
@@ -394,7 +394,7 @@ impl Worker {
             if f.upto > durable && synced.is_ok() {
                 return true;
             }
-            let _ = f.reply.send(synced.clone());
+            f.reply.send(synced.clone());
             false
         });
     }
@@ -430,7 +430,7 @@ impl Worker {
             self.durable = self.written;
         }
         for f in self.flushes.drain(..) {
-            let _ = f.reply.send(sealed.clone());
+            f.reply.send(sealed.clone());
         }
         sealed.map_err(|e| (e, 0))
     }
@@ -442,7 +442,7 @@ impl Worker {
         let queued = self.data.try_iter().count() as u64;
         let unwritten = left_in_batch + queued;
         for f in self.flushes.drain(..) {
-            let _ = f.reply.send(Err(WriteFailure {
+            f.reply.send(Err(WriteFailure {
                 context: format!(
                     "{unwritten} accepted audit events could not be written before the shutdown deadline; {}",
                     failure.context
