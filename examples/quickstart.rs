@@ -11,7 +11,7 @@
 //! - `AUDIT_STORAGE_PATH`: the stream directory (default `./audit-trail`).
 //! - `AUDIT_HMAC_KEY_FILE`: the key file; when unset, `<storage path>.key` is used,
 //!   and created (mode 0600) if it does not exist.
-//! - `AUDIT_ROTATION`: `daily`, `hourly`, `size:64KiB`, or a comma-separated mix.
+//! - `AUDIT_ROTATION`: `daily`, `hourly`, `size:64KiB`, one period and one size comma-separated (`daily,size:64MiB`), or `never`.
 //! - `AUDIT_FSYNC`, `AUDIT_OVERFLOW`, `AUDIT_SERVICE`: as for `init_from_env`.
 
 use std::path::PathBuf;

@@ -317,6 +317,10 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
             quote!(let _ = #check;)
         }
     });
+    // The gate reads only the global maximum level (no subscriber: off). Asking the
+    // filters (`enabled!`) would leave a per-layer filter's "no" on the thread, and
+    // the next event — the first line of the body — would vanish for that layer
+    // (tokio-rs/tracing#2519). The event itself is filtered as usual.
     let body = quote_spanned! {Span::call_site()=>
         #tracking
         #gate

@@ -535,3 +535,45 @@ fn durable_calls_return_only_once_their_record_survives_a_power_cut() {
         .collect();
     assert_eq!(resources, ["c-1", "d-1", "d-2", "c-2", "c-3"]);
 }
+
+#[audited(action = "task.completed", resource = "t-1")]
+fn narrates() {
+    tracing::info!("first line inside the audited function");
+}
+
+/// Regression (issue 10, item 4): `#[audited]` asked the filters whether audit
+/// events were enabled on every call (`enabled!`); a per-layer filter that said no
+/// left a mark on the thread (tokio-rs/tracing#2519), and the next console line
+/// — the first one inside the function — vanished. The gate now reads only the
+/// global maximum level.
+#[test]
+fn an_audited_call_does_not_swallow_the_first_line_of_its_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
+    let console = Captured::default();
+    // A service's own "everything but audit" filter, written by hand.
+    let own_filter =
+        tracing_subscriber::filter::filter_fn(|m| m.target() != tracing_audit::AUDIT_TARGET);
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(console.clone())
+                .with_filter(own_filter),
+        )
+        .with(audit);
+    tracing::subscriber::with_default(subscriber, || {
+        narrates();
+        narrates();
+    });
+    guard.shutdown().unwrap();
+    assert_eq!(
+        console
+            .text()
+            .matches("first line inside the audited function")
+            .count(),
+        2,
+        "{}",
+        console.text()
+    );
+    assert_eq!(events(dir.path()).len(), 2);
+}
