@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Timeout,
     /// The writer thread has stopped (after a shutdown, or because it panicked).
     Stopped,
+    /// The event was not accepted: the queue was full under a dropping overflow
+    /// policy (the trail has a `gap` record for it), or the writer had stopped.
+    Dropped,
 }
 
 /// An error of the audit pipeline: what kind ([`ErrorKind`]), what happened, and the

@@ -30,10 +30,9 @@ use crate::pipeline::{DEFAULT_DEADLINE, Fill, Queue, Slot};
 /// `audit!` and must not go on before the record is on disk.
 ///
 /// ```
-/// # async fn handler() -> Result<(), tracing_audit_layer::AuditError> {
-/// // What `audit!(action = "pool.deleted", …)` emits:
-/// tracing::event!(target: "@audit", tracing::Level::INFO, audit.action = "pool.deleted");
-/// tracing_audit_layer::flush().await?; // the record is on disk now
+/// # async fn handler() -> Result<(), tracing_audit::AuditError> {
+/// tracing_audit::audit!(action = "pool.deleted", actor = "alice", resource = "p-42");
+/// tracing_audit::flush().await?; // the record is on disk now
 /// # Ok(()) }
 /// ```
 ///
@@ -64,6 +63,17 @@ pub fn flush() -> Flush {
         state,
         asked: Instant::now(),
         timeout: DEFAULT_DEADLINE,
+    }
+}
+
+impl Flush {
+    /// A flush that fails at once with `error`.
+    pub(crate) fn failed(error: AuditError) -> Flush {
+        Flush {
+            state: State::Failed(Some(error)),
+            asked: Instant::now(),
+            timeout: DEFAULT_DEADLINE,
+        }
     }
 }
 

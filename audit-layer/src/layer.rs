@@ -15,7 +15,8 @@ use crate::capture::{EventVisitor, SpanContext, SpanVisitor};
 use crate::pipeline::Queue;
 use crate::redact::Fingerprinter;
 
-/// The `tracing` target of every audit event ([`tracing_audit_schema::TARGET`]).
+/// The `tracing` target of every audit event, `"@audit"` (the schema's
+/// [`TARGET`](tracing_audit_schema::TARGET)).
 ///
 /// It starts with `@`, so it can never be a Rust module path, and no `EnvFilter`
 /// directive written for a module can be a prefix of it.
@@ -32,7 +33,7 @@ pub fn is_audit(meta: &Metadata<'_>) -> bool {
 /// ```
 /// use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 /// let subscriber = tracing_subscriber::registry()
-///     .with(tracing_subscriber::fmt::layer().with_filter(tracing_audit_layer::non_audit()));
+///     .with(tracing_subscriber::fmt::layer().with_filter(tracing_audit::non_audit()));
 /// # drop(subscriber);
 /// ```
 ///
@@ -71,7 +72,7 @@ impl NonAudit {
     /// ```
     /// use tracing_subscriber::{Layer as _, filter::LevelFilter, layer::SubscriberExt as _};
     /// let console = tracing_subscriber::fmt::layer()
-    ///     .with_filter(tracing_audit_layer::non_audit().and(LevelFilter::WARN));
+    ///     .with_filter(tracing_audit::non_audit().and(LevelFilter::WARN));
     /// let subscriber = tracing_subscriber::registry().with(console);
     /// # drop(subscriber);
     /// ```

@@ -134,7 +134,7 @@ pub mod bench_support {
 /// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// // `None` when AUDIT_ENABLED=false; kept until the end of `main` either way.
-/// let _guard = tracing_audit_layer::init_from_env()?;
+/// let _guard = tracing_audit::init_from_env()?;
 /// tracing::info!("serving on 127.0.0.1:8080");
 /// # Ok(()) }
 /// ```
@@ -224,14 +224,16 @@ fn set_global_default(subscriber: impl Into<tracing::Dispatch>) -> Result<(), Au
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tracing_audit::{AuditBuilder, Key, WriterConfig};
 /// use tracing_subscriber::{filter::LevelFilter, layer::SubscriberExt as _};
+///
 /// let dir = tempfile::tempdir()?;
-/// let config = tracing_audit_core::WriterConfig::new(dir.path(), "svc", tracing_audit_core::Key::generate()?);
-/// let (audit, guard) = tracing_audit_layer::AuditBuilder::new(config).build()?;
+/// let config = WriterConfig::new(dir.path(), "svc", Key::generate()?);
+/// let (audit, guard) = AuditBuilder::new(config).build()?;
 /// // A global WARN filter would silently remove every audit event (emitted at INFO):
 /// let subscriber = tracing_subscriber::registry().with(LevelFilter::WARN).with(audit);
 /// tracing::subscriber::with_default(subscriber, || {
-///     assert!(tracing_audit_layer::check_installed().is_err());
+///     assert!(tracing_audit::check_installed().is_err());
 /// });
 /// # guard.shutdown()?; Ok(()) }
 /// ```

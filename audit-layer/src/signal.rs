@@ -27,10 +27,10 @@ use crate::error::{AuditError, ErrorKind};
 ///
 /// ```no_run
 /// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
-/// let _guard = tracing_audit_layer::init_from_env()?;
+/// let _guard = tracing_audit::init_from_env()?;
 /// // … start the server, and give it the signal for its graceful shutdown:
 /// // axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()?).await?;
-/// tracing_audit_layer::shutdown_signal()?.await;
+/// tracing_audit::shutdown_signal()?.await;
 /// // Leaving the function drops the guard: queued records are written and sealed.
 /// # Ok(()) }
 /// ```

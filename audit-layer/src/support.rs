@@ -17,17 +17,33 @@ pub use tracing;
 pub const MAX_ERROR_TEXT: usize = 1024;
 
 /// What a `fail_closed` audited function returns, instead of running, while the
-/// audit trail cannot record. Give your error type a `From<AuditUnavailable>`.
-/// Its `Debug` is its message.
+/// audit trail cannot record — or, for a durable action, instead of its success
+/// when the body ran but its record could not be made durable
+/// ([`performed`](AuditUnavailable::performed)). Give your error type a
+/// `From<AuditUnavailable>`. Its `Debug` is its message.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuditUnavailable {
     reason: &'static str,
+    performed: bool,
 }
 
 impl AuditUnavailable {
+    fn refused(reason: &'static str) -> AuditUnavailable {
+        AuditUnavailable {
+            reason,
+            performed: false,
+        }
+    }
+
     /// Why the trail cannot record.
     pub fn reason(&self) -> &'static str {
         self.reason
+    }
+
+    /// True when the function's body ran (a durable action whose record could not
+    /// be made durable): its effects may stand, its success is not reported.
+    pub fn performed(&self) -> bool {
+        self.performed
     }
 }
 
@@ -39,6 +55,13 @@ impl fmt::Debug for AuditUnavailable {
 
 impl fmt::Display for AuditUnavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.performed {
+            return write!(
+                f,
+                "the operation was performed, but {}; it is not reported as a success",
+                self.reason
+            );
+        }
         write!(
             f,
             "the audit trail cannot record ({}), so the operation was not performed",
@@ -60,16 +83,12 @@ pub fn availability() -> Result<(), AuditUnavailable> {
         d.downcast_ref::<AuditLayer>().map(AuditLayer::is_healthy)
     });
     match layer {
-        None => Err(AuditUnavailable {
-            reason: "no audit layer is installed",
-        }),
-        Some(false) => Err(AuditUnavailable {
-            reason: "the audit writer is failing or has stopped",
-        }),
+        None => Err(AuditUnavailable::refused("no audit layer is installed")),
+        Some(false) => Err(AuditUnavailable::refused(
+            "the audit writer is failing or has stopped",
+        )),
         Some(true) if !tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO) => {
-            Err(AuditUnavailable {
-                reason: "a filter disables audit events",
-            })
+            Err(AuditUnavailable::refused("a filter disables audit events"))
         }
         Some(true) => Ok(()),
     }
@@ -107,10 +126,30 @@ pub fn context_available(members: &[&'static str]) -> Result<(), AuditUnavailabl
     });
     match missing {
         None => Ok(()),
-        Some(_) => Err(AuditUnavailable {
-            reason: "a member that `context(…)` promises is provided by no enclosing span",
-        }),
+        Some(_) => Err(AuditUnavailable::refused(
+            "a member that `context(…)` promises is provided by no enclosing span",
+        )),
     }
+}
+
+/// Before a durable call's record is emitted: forgets whether an earlier event of
+/// this thread was dropped.
+pub fn durable_begin() {
+    crate::pipeline::RECORD_LOST.set(false);
+}
+
+/// After a durable call's record was emitted on this thread: a [`Flush`](crate::Flush)
+/// of it, which fails at once if the record was not accepted (the queue was full
+/// under a dropping overflow policy, or the writer had stopped): a durable call
+/// never succeeds on a dropped record.
+pub fn durable_record() -> crate::Flush {
+    if crate::pipeline::RECORD_LOST.take() {
+        return crate::Flush::failed(crate::AuditError::new(
+            crate::ErrorKind::Dropped,
+            "the audit record was not accepted (the queue was full under a dropping overflow policy, or the writer had stopped)",
+        ));
+    }
+    crate::flush()
 }
 
 /// The end of a durable action's call: the result of waiting for its record to be
@@ -149,7 +188,14 @@ pub fn durable(
         "the audit record of a durable action could not be made durable before the call returned"
     );
     Err(AuditUnavailable {
-        reason: "its audit record could not be made durable",
+        reason: match e.kind() {
+            crate::ErrorKind::Dropped => {
+                "its audit record was dropped (the queue was full, or the writer had stopped)"
+            }
+            crate::ErrorKind::Timeout => "its audit record was not durable within the deadline",
+            _ => "its audit record could not be made durable",
+        },
+        performed: true,
     })
 }
 

@@ -301,9 +301,9 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
     // wait about one fsync, shared by every call waiting at the time).
     let durable = (args.durable() || spec.durable).then(|| {
         let flush = if sig.asyncness.is_some() {
-            quote!(#p::flush().await)
+            quote!(#p::durable_record().await)
         } else {
-            quote!(#p::flush().wait())
+            quote!(#p::durable_record().wait())
         };
         let check = quote!(#p::durable(#action, #flush));
         if args.fail_closed() {
@@ -317,6 +317,7 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
             quote!(let _ = #check;)
         }
     });
+    let durable_begin = durable.is_some().then(|| quote!(#p::durable_begin();));
     // The gate reads only the global maximum level (no subscriber: off). Asking the
     // filters (`enabled!`) would leave a per-layer filter's "no" on the thread, and
     // the next event — the first line of the body — would vanish for that layer
@@ -356,6 +357,7 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
             use #p::{OutcomeOfAny as _, OutcomeOfDebugErr as _, OutcomeOfDisplayErr as _};
             (&&#p::Probe(&__audit_ret)).audit_outcome()
         };
+        #durable_begin
         __audit_emit(__audit_outcome, __audit_error.as_deref());
         #durable
         __audit_ret

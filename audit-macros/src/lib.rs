@@ -1,7 +1,8 @@
 //! The `audit!` and `#[audited]` macros of tracing-audit. Use them through the
 //! `tracing-audit` crate, which re-exports them and provides what they expand to.
 //!
-//! Both check their arguments against the action catalog (see `docs/CATALOG.md`) at
+//! Both check their arguments against the action catalog (see
+//! [CATALOG.md](https://docs.rs/tracing-audit/latest/tracing_audit/docs/catalog/index.html)) at
 //! compile time: an unknown action (with "did you mean" for a close name), a
 //! required field missing, a justification missing, an unknown or duplicated
 //! argument are errors on the offending token, all reported at once.
@@ -52,8 +53,38 @@ use proc_macro::TokenStream;
 /// );
 /// // Refused requests: the outcome is one of the record's outcomes.
 /// audit!(action = "authz.denied", actor = "mallory", resource = %pool, outcome = "denied");
-/// // The actor comes from the request span.
-/// audit!(action = "authz.granted", context(actor), resource = "db-prod");
+/// ```
+///
+/// # The actor from the request span
+///
+/// Middleware usually knows who is asking and opens the request's span with it;
+/// `context(actor)` says that an enclosing span provides the actor, so the code
+/// deep inside need not pass it (and the catalog's `required = ["actor"]` is met).
+/// A record whose spans did not provide it is still written, with the field
+/// `context_missing` naming the member. The span fields the layer reads are
+/// [`DEFAULT_SPAN_FIELDS`](https://docs.rs/tracing-audit/latest/tracing_audit/schema/constant.DEFAULT_SPAN_FIELDS.html).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tracing_audit::{AuditBuilder, Key, WriterConfig, audit};
+/// use tracing_subscriber::layer::SubscriberExt as _;
+///
+/// let dir = tempfile::tempdir()?;
+/// let (layer, guard) =
+///     AuditBuilder::new(WriterConfig::new(dir.path(), "pools", Key::generate()?)).build()?;
+/// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+///     let span = tracing::info_span!("request", actor = "alice", request_id = "r-7");
+///     let _entered = span.enter();
+///     audit!(action = "pool.deleted", context(actor), resource = "p-42");
+/// });
+/// guard.shutdown()?;
+///
+/// // The trail's records: the segment's `open`, the event, the `seal`.
+/// let trail = tracing_audit::storage::Stream::open(dir.path())?;
+/// let event = trail.records().nth(1).expect("the event")?.json()?;
+/// assert_eq!(event["actor"]["id"], "alice");
+/// assert_eq!(event["request_id"], "r-7");
+/// # Ok(()) }
 /// ```
 ///
 /// With the dependency renamed (`trail = { package = "tracing-audit", … }`):
@@ -117,9 +148,11 @@ pub fn audit(input: TokenStream) -> TokenStream {
 /// is durable (fsynced), so a client that saw the answer can rely on the record
 /// surviving a crash or a `SIGKILL`. An `async fn` awaits it (the thread is free
 /// meanwhile); a sync function blocks. Concurrent calls share one fsync. If the
-/// record cannot be made durable within the flush deadline, the failure is counted
+/// record cannot be made durable within the flush deadline — or was dropped by a
+/// dropping overflow policy — the failure is counted
 /// (`audit_durable_wait_failures_total`) and logged, and a `fail_closed` function
-/// returns `Err(AuditUnavailable.into())` instead of its value.
+/// returns `Err(AuditUnavailable.into())` instead of its value (with
+/// `AuditUnavailable::performed()` true: the body ran).
 ///
 /// Works on free functions, methods, `async fn`, generic functions and functions
 /// returning `impl Trait`; inner attributes (`#![allow(…)]`) stay in the body.
@@ -171,6 +204,43 @@ pub fn audit(input: TokenStream) -> TokenStream {
 /// let refused = break_glass("incident 42").unwrap_err();
 /// assert!(refused.0.contains("no audit layer is installed"), "{refused}");
 /// # Ok::<(), ApiError>(())
+/// ```
+///
+/// # The actor from the request span
+///
+/// With `context(actor)`, the actor comes from an enclosing span (opened by the
+/// request's middleware) instead of an argument; a call outside any span that
+/// provides it is still recorded, with the field `context_missing` naming the
+/// member (and, with `fail_closed`, refused). For an `async fn`, attach the span
+/// to the future (`.instrument(span)`) rather than entering it.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tracing_audit::{AuditBuilder, Key, WriterConfig, audited};
+/// use tracing_subscriber::layer::SubscriberExt as _;
+///
+/// #[audited(action = "pool.deleted", context(actor), resource = pool_id)]
+/// fn delete_pool(pool_id: &str) -> Result<(), String> {
+///     let _ = pool_id;
+///     Ok(())
+/// }
+///
+/// let dir = tempfile::tempdir()?;
+/// let (layer, guard) =
+///     AuditBuilder::new(WriterConfig::new(dir.path(), "pools", Key::generate()?)).build()?;
+/// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+///     let span = tracing::info_span!("request", actor = "alice");
+///     span.in_scope(|| delete_pool("p-42"))
+/// })?;
+/// guard.shutdown()?;
+///
+/// // The trail's records: the segment's `open`, the event, the `seal`.
+/// let trail = tracing_audit::storage::Stream::open(dir.path())?;
+/// let event = trail.records().nth(1).expect("the event")?.json()?;
+/// assert_eq!(event["actor"]["id"], "alice");
+/// assert_eq!(event["resource"], "p-42");
+/// assert_eq!(event["outcome"], "success");
+/// # Ok(()) }
 /// ```
 ///
 /// # Errors (at compile time)

@@ -577,3 +577,47 @@ fn an_audited_call_does_not_swallow_the_first_line_of_its_body() {
     );
     assert_eq!(events(dir.path()).len(), 2);
 }
+
+#[audited(action = "pool.deleted", actor = "ops", resource = id, fail_closed)]
+fn delete_or_refuse(id: &str) -> Result<(), PoolError> {
+    let _ = id;
+    Ok(())
+}
+
+/// A durable call whose record the queue dropped (overflow policy `Drop`, queue
+/// full) must not succeed as if it were on disk: `fail_closed` turns it into an
+/// error at once, and without `fail_closed` it is counted.
+#[test]
+fn a_durable_call_whose_record_was_dropped_does_not_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = AuditBuilder::new(config(dir.path()))
+        .overflow(tracing_audit::Overflow::Drop)
+        .queue_capacity(1)
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(audit);
+    let stall = guard.stall_writer();
+    tracing::subscriber::with_default(subscriber, || {
+        // Fill the queue behind the stalled writer.
+        for _ in 0..3 {
+            audit!(action = "task.completed", resource = "t");
+        }
+        tracing_audit_testkit::wait_until("the queue is full", || guard.health().queue_depth == 1);
+        let err = delete_or_refuse("p-1").unwrap_err();
+        assert_eq!(
+            err.0,
+            "the operation was performed, but its audit record was dropped (the queue was full, or the writer had stopped); it is not reported as a success"
+        );
+        drop(stall);
+        guard.flush().unwrap(); // the queue has room again
+        // With room again, the same call succeeds and is recorded.
+        delete_or_refuse("p-2").unwrap();
+    });
+    guard.shutdown().unwrap();
+    let deleted: Vec<String> = events(dir.path())
+        .iter()
+        .filter(|e| e["action"] == "pool.deleted")
+        .map(|e| e["resource"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(deleted, ["p-2"]);
+}

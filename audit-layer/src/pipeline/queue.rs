@@ -13,6 +13,14 @@ use super::control::{Control, Fill, FlushReply, Reply, Slot};
 use super::shared::{LossReason, Shared};
 use crate::error::{AuditError, ErrorKind};
 
+std::thread_local! {
+    /// Set when an event emitted on this thread was not accepted (queue full under
+    /// a dropping overflow policy, or the writer stopped): a durable call reads it
+    /// (see [`crate::support::durable_record`]) so that its success never stands on
+    /// a dropped record.
+    pub(crate) static RECORD_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// The sending side, used by the layer on the caller's thread and by the guard.
 #[derive(Clone, Debug)]
 pub(crate) struct Queue {
@@ -27,6 +35,7 @@ impl Queue {
     pub(crate) fn send(&self, event: Event) {
         if self.shared.closed.load(Ordering::Acquire) {
             self.shared.refuse();
+            RECORD_LOST.set(true);
             return;
         }
         let ts = event.ts;
@@ -41,12 +50,13 @@ impl Queue {
             }
         };
         match result {
-            Ok(()) => {}
+            Ok(()) => return,
             // Full: the writer will record a gap.
             Err(true) => self.shared.record_loss(ts, LossReason::QueueFull),
             // The writer has stopped: nobody can record a gap any more, so say it here.
             Err(false) => self.shared.refuse(),
         }
+        RECORD_LOST.set(true);
     }
 
     /// Waits until every event sent before this call is durable, or `deadline`.

@@ -78,7 +78,7 @@ impl fmt::Debug for Redacted {
 ///
 /// ```
 /// let token = "s3cr3t-t0k3n";
-/// let span = tracing::info_span!("request", api_token = tracing_audit_layer::redacted(token));
+/// let span = tracing::info_span!("request", api_token = tracing_audit::redacted(token));
 /// # drop(span);
 /// ```
 pub fn redacted<T: fmt::Display>(value: T) -> tracing::field::DisplayValue<Redacted> {
