@@ -8,8 +8,8 @@
 //! cargo run --example kernel_runbook
 //! ```
 //!
-//! The trail and its key go to a temporary directory (printed), removed at the end
-//! unless `--keep` is given.
+//! The trail goes to a temporary directory, removed at the end; with `--keep` it is
+//! kept, with its key written beside it, and the command that verifies it is printed.
 
 use std::process::ExitCode;
 
@@ -173,8 +173,15 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     })?;
     guard.shutdown()?;
 
-    let report = verify_dir(&dir, &VerifyOptions::new().key(key))?;
-    println!("\nthe trail ({}):", dir.display());
+    let report = verify_dir(&dir, &VerifyOptions::new().key(key.clone()))?;
+    if keep {
+        println!("\nthe trail ({}):", dir.display());
+    } else {
+        println!(
+            "\nthe trail ({}, temporary: removed at exit; `-- --keep` keeps it):",
+            dir.display()
+        );
+    }
     let mut trail = String::new();
     for record in tracing_audit::storage::Stream::open(&dir)?.records() {
         let record = record?;
@@ -208,8 +215,15 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         }
     );
     if keep {
+        let key_file = tmp.path().join("kernel-trail.key");
+        key.write_new_file(&key_file)?;
         let kept = tmp.keep();
-        println!("kept in {}", kept.display());
+        println!(
+            "kept in {}; verify it with: cargo run -p tracing-audit-cli -- verify {} --key-file {}",
+            kept.display(),
+            dir.display(),
+            key_file.display()
+        );
     }
     Ok(report.ok())
 }

@@ -1,13 +1,20 @@
 //! A tamper-evident, compliance-grade audit trail for Rust services, on top of
 //! [`tracing`](https://docs.rs/tracing).
 //!
-//! This is the facade crate: the one dependency a service adds. At the root is what a
+//! This is the facade crate: the one package of the family a service depends on (see
+//! [Dependencies](#dependencies) for the others it may need). At the root is what a
 //! service needs: the macros ([`audited`], [`audit!`]), the layer ([`AuditLayer`],
 //! built by [`AuditBuilder`] or [`init_from_env`]), its [`AuditGuard`], the
 //! [`non_audit`] filter for the other layers, [`redacted`] for secrets in spans, and
 //! the errors. Writing and reading trails without `tracing` is in [`storage`],
 //! verification in [`verify`], the action catalog in [`catalog`], redaction details
 //! in [`redaction`], and the names of the record schema in [`schema`].
+//!
+//! Three tables say what the layer does without being told: the environment
+//! variables that [`init_from_env`] and [`AuditBuilder::from_env`] read
+//! ([`schema::ENV_VARS`]), the span fields that give a record its actor, request and
+//! tenant ([`schema::DEFAULT_SPAN_FIELDS`]), and the field names redacted by default
+//! ([`redaction::DEFAULT_FIELD_RULES`]).
 //!
 //! # Example
 //!
@@ -48,9 +55,20 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The action catalog is described in `docs/CATALOG.md`, the record format in
-//! `docs/FORMAT.md`; operators verify trails with the `audit` command
-//! (`audit verify DIR --key-file KEY`).
+//! The action catalog is described in [CATALOG.md](docs::catalog), the record format
+//! in [FORMAT.md](docs::format), the measured figures in
+//! [BENCHMARKS.md](docs::benchmarks). Operators verify trails with the `audit`
+//! command of the `tracing-audit-cli` package (`cargo install tracing-audit-cli`, or
+//! `cargo install --path audit-cli` from a checkout): `audit verify DIR --key-file KEY`.
+//!
+//! # Dependencies
+//!
+//! The macros, [`init_from_env`] and [`storage`] need no other dependency (the
+//! spans that carry the actor and the request come from `tracing = "0.1"`, which a
+//! service has anyway). A service that composes its own subscriber, as the example
+//! above does, also depends on `tracing-subscriber = "0.3"`: its default features
+//! give `registry()` and the `fmt` layer; add the `env-filter` feature for
+//! `EnvFilter`.
 //!
 //! # Errors
 //!
@@ -63,8 +81,8 @@ pub use tracing_audit_core::{Durability, Key, Rotation, WriterConfig};
 pub use tracing_audit_layer::support::AuditUnavailable;
 pub use tracing_audit_layer::{
     AUDIT_TARGET, AuditBuilder, AuditError, AuditGuard, AuditLayer, DEFAULT_DEADLINE, ErrorKind,
-    Flush, Health, Overflow, ShutdownSignal, Strategy, check_installed, flush, init_from_env,
-    non_audit, redacted, shutdown_signal,
+    Everything, Flush, Health, NonAudit, Overflow, ShutdownSignal, Strategy, check_installed,
+    flush, init_from_env, non_audit, redacted, shutdown_signal,
 };
 pub use tracing_audit_macros::{audit, audited};
 
@@ -72,11 +90,13 @@ pub use tracing_audit_macros::{audit, audited};
 /// hash-chained [`Writer`](storage::Writer), the [`Stream`](storage::Stream) reader,
 /// and the [`Storage`](storage::Storage) seam.
 pub mod storage {
-    pub use tracing_audit_core::storage::{FileStorage, Storage};
+    pub use tracing_audit_core::storage::{
+        AppendFile, FileStorage, LockGuard, ReadFile, Storage, TryLock,
+    };
     pub use tracing_audit_core::{
         Actor, Appended, Durability, Entry, Error, ErrorKind, Event, FORMAT_VERSION, FieldValue,
-        Gap, Key, Limits, Opened, Outcome, PartialAppend, Period, Record, RecordKind, Records,
-        Rotation, SegmentName, Stream, Timestamp, Writer, WriterConfig,
+        Gap, Key, Limits, MAX_LINE_BYTES, Opened, Outcome, PartialAppend, Period, Record,
+        RecordKind, Records, Rotation, SegmentName, Stream, Timestamp, Writer, WriterConfig,
     };
 }
 
@@ -109,6 +129,23 @@ pub mod redaction {
 pub mod schema {
     pub use tracing_audit_layer::{DEFAULT_SPAN_FIELDS, ENV_VARS, is_audit};
     pub use tracing_audit_schema::*;
+}
+
+/// The project's documents, rendered here so that they are one click away on
+/// docs.rs: the record format (the contract every verifier is written from), the
+/// action catalog's format, and the measured figures.
+///
+/// In the repository they are `docs/FORMAT.md`, `docs/CATALOG.md` and
+/// `docs/BENCHMARKS.md`.
+pub mod docs {
+    #[doc = include_str!("../docs/FORMAT.md")]
+    pub mod format {}
+
+    #[doc = include_str!("../docs/CATALOG.md")]
+    pub mod catalog {}
+
+    #[doc = include_str!("../docs/BENCHMARKS.md")]
+    pub mod benchmarks {}
 }
 
 /// What the macros expand to. Not a stable API.

@@ -3,7 +3,7 @@
 //!
 //! The macros of `tracing-audit` check their arguments against it at compile time;
 //! `audit catalog check|list` reads it for operators. The format is described in
-//! `docs/CATALOG.md`.
+//! [CATALOG.md](https://docs.rs/tracing-audit/latest/tracing_audit/docs/catalog/index.html).
 //!
 //! ```
 //! let catalog = tracing_audit_catalog::Catalog::parse(
@@ -114,7 +114,7 @@ impl Action {
     /// without the macros. `actor` and `actor.id` name the same member.
     ///
     /// ```
-    /// let catalog = tracing_audit_catalog::Catalog::default_catalog();
+    /// let catalog = tracing_audit::catalog::Catalog::default_catalog();
     /// let created = catalog.get("token.created").expect("in the default catalog");
     /// assert!(created.is_sensitive("token"));
     /// assert!(!created.is_sensitive("resource"));

@@ -6,7 +6,8 @@
 //! A *stream* is one service's trail: a directory of segment files, each a JSON Lines
 //! file whose every line is a record. Every record carries a gapless `seq`, the hash
 //! of the previous record (`prev`), its own SHA-256 `hash` and an HMAC-SHA256 `mac`
-//! over that hash. The exact format is in `docs/FORMAT.md`.
+//! over that hash. The exact format is in [FORMAT.md](https://docs.rs/tracing-audit/latest/tracing_audit/docs/format/index.html) (`docs/FORMAT.md` in
+//! the repository).
 //!
 //! - [`Writer`] appends batches of [`Entry`]s to a stream with group commit
 //!   ([`Durability`]), rotation ([`Rotation`]), a lock file, and crash recovery.

@@ -20,7 +20,7 @@ use crate::verify::{Failure, FailureKind, SegmentScan};
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use tracing_audit_core::{Event, Key, RecordKind, Stream, Writer, WriterConfig};
+/// use tracing_audit::storage::{Event, Key, RecordKind, Stream, Writer, WriterConfig};
 /// let dir = tempfile::tempdir()?;
 /// let key = Key::generate()?;
 /// let mut w = Writer::open(WriterConfig::new(dir.path(), "billing", key.clone()))?;

@@ -4,7 +4,7 @@
 //! contains [`MARKER_FIELD`]. Its fields named `audit.<member>` set the record's
 //! [`Member`]s; `audit.outcome` sets its [`Outcome`]; every other field goes to the
 //! record's `fields` object. The record format itself is described in the project's
-//! `docs/FORMAT.md`.
+//! [FORMAT.md](https://docs.rs/tracing-audit/latest/tracing_audit/docs/format/index.html).
 //!
 //! The macros, the layer and the storage core take every name from here, so they
 //! cannot disagree (an earlier copy that drifted let a catalog-sensitive member be
@@ -64,7 +64,7 @@ pub const ERROR_FIELD: &str = "error";
 /// ([`MARKER_FIELD`], [`OUTCOME_FIELD`], [`CATEGORY_FIELD`]).
 ///
 /// Exhaustive on purpose: a new member is a change of the record format
-/// (`docs/FORMAT.md`), and every crate that maps members must then handle it.
+/// ([FORMAT.md](https://docs.rs/tracing-audit/latest/tracing_audit/docs/format/index.html)), and every crate that maps members must then handle it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Member {
     /// `actor.id`: the principal (user, service account, API key id). Also named

@@ -33,7 +33,7 @@ pub(crate) use scan::{SegmentScan, chain_after, scan_segment};
 /// missing; or a live writer holds the stream's lock (probed without waiting,
 /// without creating a file, without following a symlink). Otherwise the end is
 /// [`End::NotProven`], with the reason: records may have been cut off the end, which
-/// the chain alone cannot show (docs/FORMAT.md §4). That is not a failure:
+/// the chain alone cannot show ([FORMAT.md](https://docs.rs/tracing-audit/latest/tracing_audit/docs/format/index.html) §4). That is not a failure:
 /// [`Report::ok`] stays true.
 ///
 /// # Errors
@@ -44,7 +44,9 @@ pub(crate) use scan::{SegmentScan, chain_after, scan_segment};
 /// # Example
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use tracing_audit_core::{Event, Key, VerifyOptions, Writer, WriterConfig, verify_dir};
+/// use tracing_audit::storage::{Event, Key, Writer, WriterConfig};
+/// use tracing_audit::verify::{VerifyOptions, verify_dir};
+///
 /// let dir = tempfile::tempdir()?;
 /// let key = Key::generate()?;
 /// let mut w = Writer::open(WriterConfig::new(dir.path(), "billing", key.clone()))?;

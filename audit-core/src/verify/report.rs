@@ -97,7 +97,7 @@ impl SegmentReport {
 }
 
 /// What shows that the verified records are all there is: that nothing was cut off
-/// the end (docs/FORMAT.md §4, "The end of a trail").
+/// the end ([FORMAT.md](https://docs.rs/tracing-audit/latest/tracing_audit/docs/format/index.html) §4, "The end of a trail").
 ///
 /// The chain proves every record links to the one before it, but not that the last
 /// record read is the last one written: deleting the newest segment, or the last
@@ -208,7 +208,9 @@ impl Report {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use tracing_audit_core::{Key, Timestamp, VerifyOptions};
+/// use tracing_audit::storage::{Key, Timestamp};
+/// use tracing_audit::verify::VerifyOptions;
+///
 /// let opts = VerifyOptions::new()
 ///     .key(Key::generate()?)
 ///     .from(Timestamp::parse("2026-11-23")?);
