@@ -138,9 +138,11 @@ impl SpanContext {
         self.values.is_empty()
     }
 
-    /// Whether this span provides `member`.
+    /// Whether this span provides `member` (an empty value provides nothing).
     pub(crate) fn provides(&self, member: Member) -> bool {
-        self.values.iter().any(|(m, _)| *m == member)
+        self.values
+            .iter()
+            .any(|(m, v)| *m == member && !v.is_empty())
     }
 }
 

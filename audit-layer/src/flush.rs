@@ -37,11 +37,20 @@ use crate::pipeline::{DEFAULT_DEADLINE, Fill, Queue, Slot};
 /// ```
 ///
 /// # Errors
-/// The future (or [`Flush::wait`]) returns [`ErrorKind::Install`] when no audit
+/// The future (or [`Flush::wait`]) returns [`ErrorKind::Dropped`] when an audit
+/// event emitted on this thread since its last flush was not accepted (the queue
+/// was full under a dropping overflow policy, or the writer had stopped: the
+/// record is not in the trail, a `gap` record is), [`ErrorKind::Install`] when no audit
 /// layer is in the current subscriber, [`ErrorKind::Stopped`] after the guard shut
 /// the writer down, [`ErrorKind::Write`] when the records could not be made durable,
 /// and [`ErrorKind::Timeout`] at the deadline.
 pub fn flush() -> Flush {
+    if crate::pipeline::RECORD_LOST.take() {
+        return Flush::failed(AuditError::new(
+            ErrorKind::Dropped,
+            "an audit event emitted on this thread was not accepted (the queue was full under a dropping overflow policy, or the writer had stopped)",
+        ));
+    }
     let queue = tracing::dispatcher::get_default(|d| {
         d.downcast_ref::<AuditLayer>().map(|l| l.queue.clone())
     });
@@ -106,7 +115,7 @@ impl Flush {
     }
 
     fn deadline(&self) -> Instant {
-        self.asked + self.timeout
+        crate::pipeline::deadline(self.asked, self.timeout)
     }
 
     /// Blocks the thread until the records are durable, or the deadline.

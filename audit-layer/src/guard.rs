@@ -69,7 +69,8 @@ impl AuditGuard {
     /// # Errors
     /// As [`AuditGuard::flush`].
     pub fn flush_within(&self, timeout: Duration) -> Result<(), AuditError> {
-        self.queue.flush(Instant::now() + timeout)
+        self.queue
+            .flush(pipeline::deadline(Instant::now(), timeout))
     }
 
     /// True while the writer is running and its last write succeeded.
@@ -117,7 +118,7 @@ impl AuditGuard {
         let Some(handle) = self.handle.take() else {
             return Ok(());
         };
-        let deadline = Instant::now() + timeout;
+        let deadline = pipeline::deadline(Instant::now(), timeout);
         self.queue.send_shutdown(deadline);
         let wait = deadline.saturating_duration_since(Instant::now()) + REPORT_GRACE;
         let result = match handle.done.recv_timeout(wait) {

@@ -183,7 +183,9 @@ impl AuditLayer {
     fn check_context(&self, record: &mut Event, declared: &str) {
         let missing: Vec<&str> = declared
             .split(',')
-            .filter(|name| Member::from_name(name).is_some_and(|m| record.member(m).is_none()))
+            .filter(|name| {
+                Member::from_name(name).is_some_and(|m| record.member(m).is_none_or(str::is_empty))
+            })
             .collect();
         if missing.is_empty() {
             return;

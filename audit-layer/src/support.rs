@@ -139,16 +139,9 @@ pub fn durable_begin() {
 }
 
 /// After a durable call's record was emitted on this thread: a [`Flush`](crate::Flush)
-/// of it, which fails at once if the record was not accepted (the queue was full
-/// under a dropping overflow policy, or the writer had stopped): a durable call
-/// never succeeds on a dropped record.
+/// of it, which fails at once if the record was not accepted (see
+/// [`flush`](crate::flush)): a durable call never succeeds on a dropped record.
 pub fn durable_record() -> crate::Flush {
-    if crate::pipeline::RECORD_LOST.take() {
-        return crate::Flush::failed(crate::AuditError::new(
-            crate::ErrorKind::Dropped,
-            "the audit record was not accepted (the queue was full under a dropping overflow policy, or the writer had stopped)",
-        ));
-    }
     crate::flush()
 }
 

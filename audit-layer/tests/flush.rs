@@ -116,3 +116,89 @@ fn a_flush_after_shutdown_says_the_writer_stopped() {
     let err = tracing::dispatcher::with_default(&d, || flush().wait()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Stopped, "{err}");
 }
+
+/// Red-team finding: `Duration::MAX` as a deadline panicked ("overflow when
+/// adding duration to instant"), and in `shutdown_within` it left the segment
+/// unsealed.
+#[test]
+fn duration_max_means_no_deadline_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = AuditBuilder::new(WriterConfig::new(dir.path(), "flush-test", key()))
+        .build()
+        .unwrap();
+    let d = dispatch(audit, &Captured::default());
+    emit_range(&d, 0, 2);
+    tracing::dispatcher::with_default(&d, || flush().within(Duration::MAX).wait()).unwrap();
+    block_on(tracing::dispatcher::with_default(&d, flush).within(Duration::MAX)).unwrap();
+    guard.flush_within(Duration::MAX).unwrap();
+    guard.shutdown_within(Duration::MAX).unwrap();
+    let report = tracing_audit_core::verify_dir(
+        dir.path(),
+        &tracing_audit_core::VerifyOptions::new().key(key()),
+    )
+    .unwrap();
+    assert!(report.ok() && report.end_proven(), "{report:?}");
+}
+
+/// Red-team finding: `audit!` then `flush()` answered `Ok` for a record the queue
+/// had dropped (overflow policy `Drop`, queue full).
+#[test]
+fn a_flush_after_a_dropped_event_of_this_thread_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = AuditBuilder::new(WriterConfig::new(dir.path(), "flush-test", key()))
+        .overflow(tracing_audit_layer::Overflow::Drop)
+        .queue_capacity(1)
+        .build()
+        .unwrap();
+    let d = dispatch(audit, &Captured::default());
+    let stall = guard.stall_writer();
+    emit_range(&d, 0, 4); // one or two taken by the stalled writer, one queued, the rest dropped
+    wait_until("a drop", || guard.health().dropped > 0);
+    drop(stall);
+    let err = tracing::dispatcher::with_default(&d, || flush().wait()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Dropped, "{err}");
+    // Said once: the next flush covers what came after.
+    tracing::dispatcher::with_default(&d, || flush().wait()).unwrap();
+    guard.shutdown().unwrap();
+}
+
+/// Red-team finding: flushes racing a shutdown were answered `Ok` for events that
+/// reached the queue after the writer's last batch. Every `Ok` must stand for
+/// records in the trail.
+#[test]
+fn flushes_racing_a_shutdown_never_answer_ok_for_an_unwritten_record() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let (audit, guard) = AuditBuilder::new(WriterConfig::new(dir.path(), "flush-test", key()))
+            .build()
+            .unwrap();
+        let d = dispatch(audit, &Captured::default());
+        let confirmed = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let (d, confirmed) = (&d, &confirmed);
+                s.spawn(move || {
+                    for i in 0..200u64 {
+                        let n = t * 1000 + i;
+                        emit_range(d, n, n + 1);
+                        if tracing::dispatcher::with_default(d, || flush().wait()).is_ok() {
+                            confirmed.lock().unwrap().push(n);
+                        }
+                    }
+                });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            let _ = guard.shutdown();
+        });
+        let written: std::collections::HashSet<u64> = events(dir.path())
+            .iter()
+            .map(|e| e["fields"]["n"].as_u64().unwrap())
+            .collect();
+        for n in confirmed.into_inner().unwrap() {
+            assert!(
+                written.contains(&n),
+                "flush said Ok for {n}, not in the trail"
+            );
+        }
+    }
+}

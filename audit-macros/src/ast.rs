@@ -269,7 +269,10 @@ impl Args {
             .filter_map(|ident| {
                 let name = ident.unraw().to_string();
                 let redact = self.redact().any(|i| i.unraw() == name);
-                let required = spec.is_required(&name);
+                // A required *field* named like the argument; a required member
+                // (`actor`, `resource`, `reason`, …) is given as a member, never
+                // taken from an argument's text.
+                let required = Member::from_name(&name).is_none() && spec.is_required(&name);
                 let skip = self.skip().any(|i| i.unraw() == name);
                 let in_fields = self.fields().any(|f| f.name.text() == name);
                 // `_name` says "unused" by convention: not recorded unless redacted.

@@ -181,7 +181,7 @@ fn reserved_field(cx: &Ctxt, name: &Name) -> bool {
 
 /// The member (or `action`, `outcome`) whose name `text` is a likely typo of:
 /// within one edit (two for names of seven letters or more), not equal.
-fn near_member(text: &str) -> Option<&'static str> {
+pub(crate) fn near_member(text: &str) -> Option<&'static str> {
     if Member::from_name(text).is_some() {
         return None;
     }

@@ -461,6 +461,19 @@ required = ["actor", "pool_id"]
         }
     }
 
+    /// Red-team finding: an argument named like a required member (`actor`) was
+    /// recorded as a plain field with its `Debug` text (a password inside).
+    #[test]
+    fn an_argument_named_like_a_required_member_is_not_recorded() {
+        let out = audited_with(
+            quote!(action = "pool.deleted", actor = "svc", fields(pool_id = id)),
+            quote!(
+                fn f(actor: &Credentials, id: &str) {}
+            ),
+        );
+        assert!(!out.contains("(actor)"), "{out}");
+    }
+
     #[test]
     fn the_crate_path_replaces_the_facade_everywhere() {
         let out = audited_with(

@@ -28,6 +28,7 @@ pub(crate) fn check<'a>(
     catalog: &'a Result<std::sync::Arc<Loaded>, String>,
 ) -> Option<Valid<'a>> {
     duplicates(cx, args);
+    context_members(cx, args);
     outcome_literals(cx, args);
     if let Some(sig) = sig {
         arguments_exist(cx, args, sig);
@@ -99,6 +100,36 @@ fn written_name(arg: &Arg) -> String {
             Key::Name(n) => n,
             Key::Member(m) => m.name().to_owned(),
         },
+    }
+}
+
+/// `context(…)` names members a span provides (the layer maps span fields to
+/// members only, and checks each at run time): a name that is no member would be a
+/// promise nothing can keep or check, and a member also given as `member = …` is
+/// a contradiction.
+fn context_members(cx: &Ctxt, args: &Args) {
+    for c in args.context() {
+        let text = c.text();
+        match Member::from_name(&text) {
+            None => {
+                let hint = crate::attr::near_member(&text)
+                    .map(|m| format!("did you mean `{m}`? "))
+                    .unwrap_or_default();
+                let members: Vec<&str> = Member::ALL.iter().map(|m| m.name()).collect();
+                cx.error(
+                    c.ident.span(),
+                    format!(
+                        "`{text}` in `context(…)` is not a member a span can provide; {hint}expected one of actor, {}",
+                        members.join(", ")
+                    ),
+                );
+            }
+            Some(m) if args.members().any(|given| given.member == m) => cx.error(
+                c.ident.span(),
+                format!("`{text}` is given here and promised by `context({text})`: keep one"),
+            ),
+            Some(_) => {}
+        }
     }
 }
 
@@ -186,10 +217,15 @@ fn check_action<'a>(
     let provided = Provided::of(args, sig, spec);
     for field in &spec.required {
         if !provided.satisfies(field) {
+            let how = if Member::from_name(field).is_some() {
+                format!("add `{field} = …`, or `context({field})` if an enclosing span provides it")
+            } else {
+                format!("add `{field} = …` (or `fields({field})` for an argument of that name)")
+            };
             cx.error(
                 action.span(),
                 format!(
-                    "action `{name}` requires `{field}` ({}): add `{field} = …`, or `context({field})` if an enclosing span provides it",
+                    "action `{name}` requires `{field}` ({}): {how}",
                     loaded.location(spec)
                 ),
             );
@@ -311,16 +347,54 @@ requires_justification = true
         }
         let e = errors(
             Macro::Audited,
+            quote!(action = "pool.deleted", context(actor), resource = r),
+            Some(quote!(fn f(r: &str))),
+        );
+        assert!(e.is_empty(), "a member and a context: {e:?}");
+        // An argument named like a member is not that member (nor recorded).
+        let e = errors(
+            Macro::Audited,
             quote!(action = "pool.deleted", context(actor)),
             Some(quote!(fn f(resource: &str))),
         );
-        assert!(e.is_empty(), "a recorded argument and a context: {e:?}");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("requires `resource`"), "{e:?}");
         let e = errors(
             Macro::Audit,
             quote!(action = "session.opened", actor = a),
             None,
         );
         assert_eq!(e.len(), 1, "actor.session is not provided by actor: {e:?}");
+    }
+
+    #[test]
+    fn context_names_members_only_and_not_one_given_too() {
+        let e = errors(
+            Macro::Audit,
+            quote!(action = "pool.deleted", resource = r, context(actr)),
+            None,
+        );
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].starts_with(
+                "`actr` in `context(…)` is not a member a span can provide; did you mean `actor`?"
+            ),
+            "{e:?}"
+        );
+        let e = errors(
+            Macro::Audit,
+            quote!(
+                action = "pool.deleted",
+                resource = r,
+                actor = a,
+                context(actor)
+            ),
+            None,
+        );
+        assert_eq!(
+            e,
+            ["`actor` is given here and promised by `context(actor)`: keep one"]
+        );
     }
 
     #[test]

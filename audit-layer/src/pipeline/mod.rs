@@ -39,6 +39,14 @@ pub enum Overflow {
     Drop,
 }
 
+/// `at + timeout`, or about a century later when that is past what an `Instant`
+/// can hold (`Duration::MAX` means "no deadline", not a panic).
+pub(crate) fn deadline(at: std::time::Instant, timeout: Duration) -> std::time::Instant {
+    at.checked_add(timeout)
+        .or_else(|| at.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(at)
+}
+
 /// How long a flush or a shutdown waits by default before it gives up and reports
 /// what it could not make durable.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);

@@ -15,9 +15,9 @@ use crate::error::{AuditError, ErrorKind};
 
 std::thread_local! {
     /// Set when an event emitted on this thread was not accepted (queue full under
-    /// a dropping overflow policy, or the writer stopped): a durable call reads it
-    /// (see [`crate::support::durable_record`]) so that its success never stands on
-    /// a dropped record.
+    /// a dropping overflow policy, or the writer stopped): the next [`crate::flush`]
+    /// on this thread reads it and fails, so that no flush (and no durable call)
+    /// succeeds on a dropped record.
     pub(crate) static RECORD_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 

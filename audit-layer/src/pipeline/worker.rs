@@ -230,7 +230,7 @@ impl Worker {
 
     /// Waits up to `d` for a control request (the pause between write retries).
     pub(super) fn wait_control(&mut self, d: Duration) {
-        let until = Instant::now() + d;
+        let until = super::deadline(Instant::now(), d);
         loop {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -429,8 +429,18 @@ impl Worker {
         if sealed.is_ok() {
             self.durable = self.written;
         }
+        let written = self.written;
         for f in self.flushes.drain(..) {
-            f.reply.send(sealed.clone());
+            // Only what was written is sealed: an event that reached the queue after
+            // the last batch (racing the shutdown) is not.
+            let answer = match &sealed {
+                Ok(()) if f.upto > written => Err(WriteFailure::new(format!(
+                    "{} events the flush covers reached the queue after the writer's last batch and were not written",
+                    f.upto - written
+                ))),
+                other => other.clone(),
+            };
+            f.reply.send(answer);
         }
         sealed.map_err(|e| (e, 0))
     }
