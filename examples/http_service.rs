@@ -44,6 +44,14 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// A durable handler (`pool.deleted`) whose record could not be made durable
+/// answers 503 instead of its success.
+impl From<tracing_audit::AuditUnavailable> for ApiError {
+    fn from(e: tracing_audit::AuditUnavailable) -> Self {
+        ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, self.1).into_response()

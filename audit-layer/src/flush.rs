@@ -169,22 +169,11 @@ fn timer() -> &'static Sender<(Instant, Weak<Slot>)> {
         let spawned = std::thread::Builder::new()
             .name("audit-flush-deadlines".into())
             .spawn(move || {
-                // Earliest deadline first.
-                let mut heap: BinaryHeap<Deadline> = BinaryHeap::new();
+                let mut deadlines = Deadlines::default();
                 loop {
-                    let now = Instant::now();
-                    while heap.peek().is_some_and(|d| d.at <= now) {
-                        if let Some(Deadline { slot, .. }) = heap.pop()
-                            && let Some(slot) = slot.upgrade()
-                        {
-                            slot.fill(Fill::Expired);
-                        }
-                    }
-                    let wait = heap
-                        .peek()
-                        .map_or(Duration::from_secs(3600), |d| d.at - now);
+                    let wait = deadlines.expire(Instant::now());
                     match rx.recv_timeout(wait) {
-                        Ok((at, slot)) => heap.push(Deadline { at, slot }),
+                        Ok((at, slot)) => deadlines.push(at, slot),
                         Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => return,
                     }
@@ -197,6 +186,48 @@ fn timer() -> &'static Sender<(Instant, Weak<Slot>)> {
         }
         tx
     })
+}
+
+/// The waiting flushes' deadlines, earliest first.
+struct Deadlines {
+    heap: BinaryHeap<Deadline>,
+    /// Answered flushes drop their slot; their entries are pruned when the heap
+    /// reaches this size, so memory follows the flushes still waiting.
+    prune_at: usize,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            heap: BinaryHeap::new(),
+            prune_at: 1024,
+        }
+    }
+}
+
+impl Deadlines {
+    fn push(&mut self, at: Instant, slot: Weak<Slot>) {
+        self.heap.push(Deadline { at, slot });
+        if self.heap.len() >= self.prune_at {
+            self.heap.retain(|d| d.slot.strong_count() > 0);
+            self.heap.shrink_to_fit();
+            self.prune_at = (self.heap.len() * 2).max(1024);
+        }
+    }
+
+    /// Expires the slots whose deadline has passed; returns how long until the next.
+    fn expire(&mut self, now: Instant) -> Duration {
+        while self.heap.peek().is_some_and(|d| d.at <= now) {
+            if let Some(Deadline { slot, .. }) = self.heap.pop()
+                && let Some(slot) = slot.upgrade()
+            {
+                slot.fill(Fill::Expired);
+            }
+        }
+        self.heap
+            .peek()
+            .map_or(Duration::from_secs(3600), |d| d.at - now)
+    }
 }
 
 struct Deadline {
@@ -219,5 +250,38 @@ impl Ord for Deadline {
     /// Reversed: the heap's top is the earliest deadline.
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         other.at.cmp(&self.at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Red-team finding: a million awaited flushes answered early kept their
+    /// entries (and slots' memory) until their deadlines.
+    #[test]
+    fn answered_flushes_do_not_accumulate_in_the_deadline_heap() {
+        let mut d = Deadlines::default();
+        let later = Instant::now() + Duration::from_secs(3600);
+        let waiting: Vec<Arc<Slot>> = (0..10).map(|_| Arc::new(Slot::default())).collect();
+        for s in &waiting {
+            d.push(later, Arc::downgrade(s));
+        }
+        for _ in 0..100_000 {
+            let answered = Arc::new(Slot::default());
+            d.push(later, Arc::downgrade(&answered));
+        }
+        assert!(d.heap.len() < 2048, "{} entries kept", d.heap.len());
+        // The waiting ones are kept, and expire at their deadline.
+        assert_eq!(
+            d.heap.iter().filter(|e| e.slot.strong_count() > 0).count(),
+            10
+        );
+        d.expire(later);
+        let expired = waiting
+            .iter()
+            .filter(|s| matches!(s.poll(std::task::Waker::noop()), Some(Fill::Expired)))
+            .count();
+        assert_eq!(expired, 10);
     }
 }

@@ -41,24 +41,46 @@ use crate::error::{AuditError, ErrorKind};
 pub fn shutdown_signal() -> Result<ShutdownSignal, AuditError> {
     static STATE: OnceLock<Result<Arc<Received>, String>> = OnceLock::new();
     match STATE.get_or_init(listen) {
-        Ok(state) => Ok(ShutdownSignal(Arc::clone(state))),
+        Ok(state) => Ok(ShutdownSignal::new(Arc::clone(state))),
         Err(e) => Err(AuditError::new(ErrorKind::Install, e.clone())),
     }
 }
 
 /// Resolves when a stop signal arrives; see [`shutdown_signal`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[must_use = "a shutdown signal does nothing unless awaited or waited for"]
-pub struct ShutdownSignal(Arc<Received>);
+pub struct ShutdownSignal(Arc<Received>, u64);
 
-/// The signal received (its name), and who waits for it.
+/// The signal received (its name), and the wakers of the futures waiting for it,
+/// one per [`ShutdownSignal`] (by its id; removed when it is dropped).
 #[derive(Debug, Default)]
 struct Received {
-    state: Mutex<(Option<&'static str>, Vec<Waker>)>,
+    state: Mutex<(Option<&'static str>, Vec<(u64, Waker)>)>,
     arrived: Condvar,
 }
 
+impl Clone for ShutdownSignal {
+    fn clone(&self) -> Self {
+        ShutdownSignal::new(Arc::clone(&self.0))
+    }
+}
+
+impl Drop for ShutdownSignal {
+    fn drop(&mut self) {
+        let mut s = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        s.1.retain(|(id, _)| *id != self.1);
+    }
+}
+
 impl ShutdownSignal {
+    fn new(received: Arc<Received>) -> ShutdownSignal {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        ShutdownSignal(
+            received,
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
     /// Blocks the thread until a stop signal arrives; returns its name
     /// (`"SIGTERM"` or `"SIGINT"`).
     pub fn wait(&self) -> &'static str {
@@ -96,8 +118,11 @@ impl Future for ShutdownSignal {
         if s.0.is_some() {
             return Poll::Ready(());
         }
-        if !s.1.iter().any(|w| w.will_wake(cx.waker())) {
-            s.1.push(cx.waker().clone());
+        // One waker per future, the latest: a task polled again replaces its own.
+        match s.1.iter_mut().find(|(id, _)| *id == self.1) {
+            Some((_, w)) if w.will_wake(cx.waker()) => {}
+            Some((_, w)) => *w = cx.waker().clone(),
+            None => s.1.push((self.1, cx.waker().clone())),
         }
         Poll::Pending
     }
@@ -136,7 +161,7 @@ fn listen() -> Result<Arc<Received>, String> {
                     "stop requested: finishing requests, then writing and sealing the audit trail"
                 );
                 shared.arrived.notify_all();
-                wakers.into_iter().for_each(Waker::wake);
+                wakers.into_iter().for_each(|(_, w)| w.wake());
             }
         })
         .map_err(|e| format!("cannot start the signal thread: {e}"))?;
@@ -150,4 +175,31 @@ fn listen() -> Result<Arc<Received>, String> {
          Ctrl-C handler and drop the AuditGuard when it fires"
             .to_owned(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::{Context, Poll};
+
+    /// Red-team finding: every polled future left its waker behind until a signal
+    /// arrived (a task's waker keeps the task's memory alive).
+    #[test]
+    fn a_dropped_signal_future_leaves_no_waker_behind_and_one_is_kept_per_future() {
+        let received = Arc::new(Received::default());
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut kept = ShutdownSignal::new(Arc::clone(&received));
+        for _ in 0..1000 {
+            let mut f = kept.clone();
+            assert_eq!(Pin::new(&mut f).poll(&mut cx), Poll::Pending);
+        }
+        for _ in 0..3 {
+            assert_eq!(Pin::new(&mut kept).poll(&mut cx), Poll::Pending);
+        }
+        let wakers = || received.state.lock().unwrap().1.len();
+        assert_eq!(wakers(), 1, "the live future's waker only");
+        drop(kept);
+        assert_eq!(wakers(), 0);
+    }
 }

@@ -145,6 +145,67 @@ pub fn durable_record() -> crate::Flush {
     crate::flush()
 }
 
+/// A durable call's return value, held until its record's fate is known:
+/// `(&&DurableReturn::new(value)).audit_durable(failure)` picks, by autoref,
+/// [`DurableErr`] (a `Result` whose error converts from [`AuditUnavailable`]: the
+/// failure becomes its `Err`) or else [`DurableAny`] (the value as it is).
+pub struct DurableReturn<T>(std::cell::Cell<Option<T>>);
+
+impl<T> DurableReturn<T> {
+    /// Holds `value`.
+    pub fn new(value: T) -> Self {
+        DurableReturn(std::cell::Cell::new(Some(value)))
+    }
+
+    fn take(&self) -> T {
+        match self.0.take() {
+            Some(v) => v,
+            // The expansion calls `audit_durable` once per value.
+            None => unreachable!("a durable return value is taken once"),
+        }
+    }
+}
+
+impl<T> fmt::Debug for DurableReturn<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DurableReturn(..)")
+    }
+}
+
+/// A `Result` whose error converts from [`AuditUnavailable`].
+pub trait DurableErr {
+    /// The function's return type.
+    type Out;
+    /// The value, or `Err(failure.into())` when the record is not durable.
+    fn audit_durable(self, failure: Option<AuditUnavailable>) -> Self::Out;
+}
+
+impl<T, E: From<AuditUnavailable>> DurableErr for &&DurableReturn<Result<T, E>> {
+    type Out = Result<T, E>;
+    fn audit_durable(self, failure: Option<AuditUnavailable>) -> Result<T, E> {
+        let value = self.take();
+        match failure {
+            Some(e) => Err(e.into()),
+            None => value,
+        }
+    }
+}
+
+/// Any other value: returned as it is (the failure was counted and logged).
+pub trait DurableAny {
+    /// The function's return type.
+    type Out;
+    /// The value.
+    fn audit_durable(self, failure: Option<AuditUnavailable>) -> Self::Out;
+}
+
+impl<T> DurableAny for &DurableReturn<T> {
+    type Out = T;
+    fn audit_durable(self, _: Option<AuditUnavailable>) -> T {
+        self.take()
+    }
+}
+
 /// The end of a durable action's call: the result of waiting for its record to be
 /// durable. A failure is counted (`audit_durable_wait_failures_total`), said on the
 /// console log (a non-audit event), and returned as the [`AuditUnavailable`] a

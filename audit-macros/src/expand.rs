@@ -305,16 +305,17 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
         } else {
             quote!(#p::durable_record().wait())
         };
-        let check = quote!(#p::durable(#action, #flush));
-        if args.fail_closed() {
-            quote! {
-                if let ::core::result::Result::Err(e) = #check {
-                    return ::core::result::Result::Err(::core::convert::From::from(e));
-                }
-            }
-        } else {
-            // A failure is counted and logged by `durable`; the caller gets its value.
-            quote!(let _ = #check;)
+        // A failure is counted and logged by `durable`. The call's value then
+        // becomes `Err(AuditUnavailable.into())` when it is a `Result` whose error
+        // converts from `AuditUnavailable` (picked by autoref); any other value is
+        // returned as it is.
+        quote! {
+            let __audit_failure = #p::durable(#action, #flush).err();
+            let __audit_ret #annotate = {
+                #[allow(unused_imports)]
+                use #p::{DurableAny as _, DurableErr as _};
+                (&&#p::DurableReturn::new(__audit_ret)).audit_durable(__audit_failure)
+            };
         }
     });
     let durable_begin = durable.is_some().then(|| quote!(#p::durable_begin();));

@@ -150,9 +150,12 @@ pub fn audit(input: TokenStream) -> TokenStream {
 /// meanwhile); a sync function blocks. Concurrent calls share one fsync. If the
 /// record cannot be made durable within the flush deadline — or was dropped by a
 /// dropping overflow policy — the failure is counted
-/// (`audit_durable_wait_failures_total`) and logged, and a `fail_closed` function
-/// returns `Err(AuditUnavailable.into())` instead of its value (with
-/// `AuditUnavailable::performed()` true: the body ran).
+/// (`audit_durable_wait_failures_total`) and logged, and a function returning
+/// `Result<_, E>` with `E: From<AuditUnavailable>` returns
+/// `Err(AuditUnavailable.into())` instead of its value (with
+/// `AuditUnavailable::performed()` true: the body ran); any other return value is
+/// returned as it is. (The choice is made on the concrete return type: in a
+/// function generic over its error type, the value is returned.)
 ///
 /// Works on free functions, methods, `async fn`, generic functions and functions
 /// returning `impl Trait`; inner attributes (`#![allow(…)]`) stay in the body.

@@ -584,6 +584,22 @@ fn delete_or_refuse(id: &str) -> Result<(), PoolError> {
     Ok(())
 }
 
+// Durable by the catalog, not fail_closed: its error type converts from
+// `AuditUnavailable`, so a record that is not durable is an `Err` all the same.
+#[audited(action = "pool.deleted", actor = "ops", resource = id)]
+fn delete_plainly(id: &str) -> Result<(), PoolError> {
+    let _ = id;
+    Ok(())
+}
+
+// Durable, returning no `Result`: the value is returned; the failure is counted
+// and logged.
+#[audited(action = "pool.deleted", actor = "ops", resource = id)]
+fn delete_quietly(id: &str) -> u8 {
+    let _ = id;
+    7
+}
+
 /// A durable call whose record the queue dropped (overflow policy `Drop`, queue
 /// full) must not succeed as if it were on disk: `fail_closed` turns it into an
 /// error at once, and without `fail_closed` it is counted.
@@ -608,6 +624,12 @@ fn a_durable_call_whose_record_was_dropped_does_not_succeed() {
             err.0,
             "the operation was performed, but its audit record was dropped (the queue was full, or the writer had stopped); it is not reported as a success"
         );
+        let err = delete_plainly("p-1b").unwrap_err();
+        assert_eq!(
+            err.0,
+            "the operation was performed, but its audit record was dropped (the queue was full, or the writer had stopped); it is not reported as a success"
+        );
+        assert_eq!(delete_quietly("p-1c"), 7);
         drop(stall);
         guard.flush().unwrap(); // the queue has room again
         // With room again, the same call succeeds and is recorded.
