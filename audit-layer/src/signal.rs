@@ -55,9 +55,12 @@ pub struct ShutdownSignal(Arc<Received>, u64);
 /// one per [`ShutdownSignal`] (by its id; removed when it is dropped).
 #[derive(Debug, Default)]
 struct Received {
-    state: Mutex<(Option<&'static str>, Vec<(u64, Waker)>)>,
+    state: Mutex<(Option<&'static str>, Vec<Waiting>)>,
     arrived: Condvar,
 }
+
+/// A future's id and its task's waker.
+type Waiting = (u64, Waker);
 
 impl Clone for ShutdownSignal {
     fn clone(&self) -> Self {
