@@ -211,8 +211,17 @@ impl Drop for AuditGuard {
 #[derive(Debug)]
 pub struct WriterStall(std::sync::Arc<crate::pipeline::Shared>);
 
+impl WriterStall {
+    /// True once the writer thread holds in the stall, its next batch taken from
+    /// the queue (so that what the queue holds now stays there).
+    pub fn engaged(&self) -> bool {
+        self.0.stall_engaged.load(Ordering::Acquire)
+    }
+}
+
 impl Drop for WriterStall {
     fn drop(&mut self) {
         self.0.stalled.store(false, Ordering::Release);
+        self.0.stall_engaged.store(false, Ordering::Release);
     }
 }

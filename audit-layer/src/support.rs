@@ -87,11 +87,64 @@ pub fn availability() -> Result<(), AuditUnavailable> {
         Some(false) => Err(AuditUnavailable::refused(
             "the audit writer is failing or has stopped",
         )),
-        Some(true) if !tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO) => {
+        Some(true) if !audit_events_pass_filters() => {
             Err(AuditUnavailable::refused("a filter disables audit events"))
         }
         Some(true) => Ok(()),
     }
+}
+
+/// Whether the filters let audit events through. They are asked on a short-lived
+/// thread of their own (about the cost of starting a thread: `fail_closed` is for
+/// the calls that deserve it): asking (`enabled!`) leaves a per-layer filter's
+/// answer on the asking thread — the next event there, the first line of the
+/// audited function's body, would vanish for that layer (tokio-rs/tracing#2519) —
+/// and a long-lived asking thread would keep the answers of other subscribers'
+/// filters, which `tracing-subscriber` clears only when an event is dispatched. A
+/// filter that decides by the caller's current span is asked without it. A
+/// per-layer filter on the audit layer itself is not seen here (for per-layer
+/// filters `enabled` answers "yes" and they skip the event later):
+/// `check_installed` reports it at start-up.
+fn audit_events_pass_filters() -> bool {
+    if !tracing::level_enabled!(tracing::Level::INFO) {
+        return false;
+    }
+    let dispatch = tracing::dispatcher::get_default(tracing::Dispatch::clone);
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("audit-filter-probe".into())
+            .spawn_scoped(s, || dispatch_enables_audit(&dispatch))
+            .ok()
+            .and_then(|probe| probe.join().ok())
+    })
+    // No thread could be started: ask here. A lost console line is better than a
+    // fail-closed check that does not check.
+    .unwrap_or_else(|| dispatch_enables_audit(&dispatch))
+}
+
+/// Asks `dispatch` itself whether it records an audit event now — not through a
+/// macro's callsite, whose cached interest is the union over every subscriber of
+/// the process (a scoped one would be answered for all of them).
+fn dispatch_enables_audit(dispatch: &tracing::Dispatch) -> bool {
+    use tracing_core::callsite::{DefaultCallsite, Identifier};
+    use tracing_core::field::FieldSet;
+    use tracing_core::metadata::{Kind, Metadata};
+
+    static META: Metadata<'static> = Metadata::new(
+        "audit availability",
+        AUDIT_TARGET,
+        tracing::Level::INFO,
+        Some(file!()),
+        Some(line!()),
+        Some(module_path!()),
+        FieldSet::new(&[tracing_audit_schema::MARKER_FIELD], Identifier(&CALLSITE)),
+        Kind::EVENT,
+    );
+    static CALLSITE: DefaultCallsite = DefaultCallsite::new(&META);
+    // `CALLSITE` is only the metadata's identity: it is never registered, and its
+    // cached interest (the union over every subscriber of the process, stale once
+    // a scoped one is dropped) is not consulted.
+    dispatch.enabled(&META)
 }
 
 /// Whether the spans around the call provide the members a `context(…)`

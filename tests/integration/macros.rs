@@ -618,7 +618,13 @@ fn a_durable_call_whose_record_was_dropped_does_not_succeed() {
         for _ in 0..3 {
             audit!(action = "task.completed", resource = "t");
         }
-        tracing_audit_testkit::wait_until("the queue is full", || guard.health().queue_depth == 1);
+        tracing_audit_testkit::wait_until("the queue is full behind the stalled writer", || {
+            let full = stall.engaged() && guard.health().queue_depth == 1;
+            if !full {
+                audit!(action = "task.completed", resource = "t");
+            }
+            full
+        });
         let err = delete_or_refuse("p-1").unwrap_err();
         assert_eq!(
             err.0,
@@ -642,4 +648,74 @@ fn a_durable_call_whose_record_was_dropped_does_not_succeed() {
         .map(|e| e["resource"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(deleted, ["p-2"]);
+}
+
+#[audited(action = "task.completed", resource = "t-2", fail_closed)]
+fn narrates_strictly() -> Result<(), PoolError> {
+    tracing::info!("first line inside the fail-closed function");
+    Ok(())
+}
+
+/// Red-team finding: `fail_closed` still asked the filters (`enabled!`) on every
+/// call, and a per-layer filter's "no" swallowed the first line of the body.
+/// Filters that turn audit events off are still seen, without asking.
+#[test]
+fn fail_closed_sees_filters_without_swallowing_the_first_line_of_its_body() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
+    let console = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(console.clone())
+                .with_filter(
+                    Targets::new()
+                        .with_default(LevelFilter::INFO)
+                        .with_target("@audit", LevelFilter::OFF),
+                ),
+        )
+        .with(audit);
+    tracing::subscriber::with_default(subscriber, || {
+        narrates_strictly().unwrap();
+        narrates_strictly().unwrap();
+    });
+    guard.shutdown().unwrap();
+    assert_eq!(
+        console
+            .text()
+            .matches("first line inside the fail-closed function")
+            .count(),
+        2,
+        "{}",
+        console.text()
+    );
+    assert_eq!(events(dir.path()).len(), 2);
+
+    // A global filter: refused, not run. (A per-layer filter on the audit layer
+    // itself is seen through the callsite interest, which in this process of many
+    // scoped subscribers is their union: `check_installed` tests cover it.)
+    {
+        let global = true;
+        let dir = tempfile::tempdir().unwrap();
+        let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
+        let refused = if global {
+            let s = tracing_subscriber::registry()
+                .with(LevelFilter::WARN)
+                .with(audit);
+            tracing::subscriber::with_default(s, narrates_strictly)
+        } else {
+            let s = tracing_subscriber::registry().with(audit.with_filter(LevelFilter::WARN));
+            tracing::subscriber::with_default(s, narrates_strictly)
+        };
+        let Err(err) = refused else {
+            panic!("a filter (global: {global}) disables audit events, yet the call ran");
+        };
+        assert!(
+            err.0.contains("a filter disables audit events"),
+            "{}",
+            err.0
+        );
+        guard.shutdown().unwrap();
+    }
 }

@@ -114,6 +114,8 @@ pub(crate) struct Shared {
     /// Test seam: while set, the writer thread waits before each batch, as on a
     /// hung disk (see `AuditGuard::stall_writer`).
     pub stalled: AtomicBool,
+    /// Test seam: the writer thread is holding in the stall (with its batch taken).
+    pub stall_engaged: AtomicBool,
 }
 
 impl Shared {

@@ -277,6 +277,7 @@ impl Worker {
     /// clears it once written.
     fn write(&mut self, batch: &mut Vec<Entry>) -> Result<(), Stopped> {
         while self.shared.stalled.load(Ordering::Acquire) {
+            self.shared.stall_engaged.store(true, Ordering::Release);
             std::thread::sleep(Duration::from_millis(1));
         }
         let gaps: Vec<Entry> = self
