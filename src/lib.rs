@@ -85,6 +85,9 @@ pub use tracing_audit_layer::{
     flush, init_from_env, non_audit, redacted, shutdown_signal,
 };
 pub use tracing_audit_macros::{audit, audited};
+/// The record's members (`actor.id`, `resource`, …): what a span field provides
+/// ([`AuditBuilder::span_field`]). Also in [`schema`].
+pub use tracing_audit_schema::Member;
 
 /// Writing and reading trails directly, without `tracing`: the record model, the
 /// hash-chained [`Writer`](storage::Writer), the [`Stream`](storage::Stream) reader,

@@ -161,8 +161,18 @@ impl AuditBuilder {
                 ));
             }
         };
-        let key = Key::from_file(key_file.as_ref())
-            .map_err(|e| AuditError::with_core(ErrorKind::Config, "AUDIT_HMAC_KEY_FILE", e))?;
+        let key = Key::from_file(key_file.as_ref()).map_err(|e| {
+            let hint = if e.kind() == tracing_audit_core::ErrorKind::Io {
+                " (`audit keygen FILE` creates a key file)"
+            } else {
+                ""
+            };
+            AuditError::with_core(
+                ErrorKind::Config,
+                format_args!("AUDIT_HMAC_KEY_FILE{hint}"),
+                e,
+            )
+        })?;
         let mut writer = WriterConfig::new(path, service, key);
         if let Some(v) = get("AUDIT_FSYNC") {
             writer.durability = v
@@ -280,6 +290,22 @@ mod tests {
                 && err.contains("found a file at"),
             "{err}"
         );
+    }
+
+    /// Red-team finding: a key file that does not exist said only "No such
+    /// file", without the way to create one that the unset variable's message has.
+    #[test]
+    fn a_missing_key_file_says_how_to_create_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.key");
+        let err = with(&[("AUDIT_HMAC_KEY_FILE", missing.to_str().unwrap())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("AUDIT_HMAC_KEY_FILE (`audit keygen FILE` creates a key file): "),
+            "{err}"
+        );
+        assert!(err.contains("nope.key"), "{err}");
     }
 
     #[test]

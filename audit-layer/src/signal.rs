@@ -161,7 +161,7 @@ fn listen() -> Result<Arc<Received>, String> {
                 tracing::info!(
                     target: "tracing_audit",
                     signal = name,
-                    "stop requested: finishing requests, then writing and sealing the audit trail"
+                    "stop requested: finishing the requests under way, then stopping"
                 );
                 shared.arrived.notify_all();
                 wakers.into_iter().for_each(|(_, w)| w.wake());

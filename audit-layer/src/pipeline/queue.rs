@@ -105,13 +105,14 @@ impl Queue {
 
     fn writer_gone(&self) -> Result<(), AuditError> {
         let left = self.not_durable();
-        Err(AuditError::new(
-            ErrorKind::Stopped,
+        let message = if left == 0 {
+            "cannot flush: the audit writer has stopped (after a shutdown)".to_owned()
+        } else {
             format!(
                 "the audit writer stopped before the flush completed; {left} accepted events are not durable"
-            ),
-        )
-        .unwritten_events(left))
+            )
+        };
+        Err(AuditError::new(ErrorKind::Stopped, message).unwritten_events(left))
     }
 
     /// Asks the writer to write what is queued, seal, and stop by `deadline`. Never
