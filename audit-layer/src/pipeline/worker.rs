@@ -29,7 +29,8 @@ const MAX_SYNCED_BATCH: usize = 1024;
 
 /// How long the writer lets a batch gather after waking for an event. While it
 /// sleeps, callers queue without waking it (a wake-up is a system call, several
-/// times the cost of the rest of an `audit!` call). Flushes and shutdowns skip it.
+/// times the cost of the rest of an `audit!` call). A flush or a shutdown that
+/// arrives meanwhile ends it.
 const LINGER: Duration = Duration::from_millis(1);
 
 /// How long the writer waits for work when nothing is due (it wakes at once for an
@@ -194,7 +195,11 @@ impl Worker {
             };
             self.push(first, &mut batch);
             if self.flushes.is_empty() && self.data.len() < self.max_batch {
-                std::thread::sleep(LINGER);
+                // A flush (a durable call waiting for its record) or a shutdown
+                // ends the linger at once.
+                if let Ok(c) = self.control.recv_timeout(LINGER) {
+                    self.take_control(c);
+                }
             }
             self.fill(&mut batch);
             if let Err(stopped) = self.write(&mut batch) {
