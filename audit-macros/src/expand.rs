@@ -111,6 +111,14 @@ fn field_name(name: &str, span: Span) -> Literal {
     lit
 }
 
+/// Whether a field (or an argument recorded under its name) is fingerprinted at the
+/// source: the catalog marks it sensitive, or its name says it holds a secret
+/// (`password`, `api_key`, `db_token`, …: `tracing_audit_schema::SECRET_FIELD_NAMES`),
+/// so that no layer — not even one without the `non_audit` filter — sees it.
+fn sensitive_field(spec: &tracing_audit_catalog::Action, name: &str) -> bool {
+    spec.is_sensitive(name) || tracing_audit_schema::is_secret_field_name(name)
+}
+
 /// The names in `context(…)`, comma-separated, if any.
 fn context_names(args: &Args) -> Option<String> {
     let names: Vec<String> = args.context().map(|c| c.text()).collect();
@@ -146,7 +154,7 @@ fn event(args: &Args, valid: &Valid<'_>, loaded: &Loaded) -> TokenStream {
                 f.name.to_token_stream(),
                 f.sigil,
                 &f.value,
-                spec.is_sensitive(&f.name.text()),
+                sensitive_field(spec, &f.name.text()),
             ),
             _ => continue,
         };
@@ -239,13 +247,13 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
                 &p,
                 f.value.to_token_stream(),
                 f.sigil,
-                spec.is_sensitive(&f.name.text()),
+                sensitive_field(spec, &f.name.text()),
                 f.name.span(),
             ),
         );
     }
     for r in args.recorded(&func.sig, spec) {
-        let sensitive = r.redact || spec.is_sensitive(&r.ident.unraw().to_string());
+        let sensitive = r.redact || sensitive_field(spec, &r.ident.unraw().to_string());
         record(
             r.ident.to_token_stream(),
             capture(

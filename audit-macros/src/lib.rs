@@ -34,7 +34,8 @@ use proc_macro::TokenStream;
 /// `Debug`, as in `tracing`), or `%var` / `?var` / `var`; `context(member, …)` to
 /// declare required members that an enclosing span provides; and `crate = path`
 /// when the `tracing-audit` dependency is renamed. Fields (and members) the catalog
-/// marks sensitive are redacted before the event exists.
+/// marks sensitive, and fields named like secrets (`password`, `token`, `api_key`,
+/// `db_password`, …), are redacted before the event exists.
 ///
 /// # Example
 ///
@@ -126,7 +127,8 @@ pub fn audit(input: TokenStream) -> TokenStream {
 /// provides; `durable` returns only once the record is on disk (see below);
 /// `fail_closed` returns `Err(AuditUnavailable.into())` without running the body
 /// while the trail cannot record; `crate = path` names a renamed `tracing-audit`
-/// dependency. Members, fields and arguments the catalog marks sensitive are
+/// dependency. Members, fields and arguments the catalog marks sensitive, and
+/// fields and arguments named like secrets (`password`, `token`, `api_key`, …), are
 /// recorded as keyed fingerprints.
 ///
 /// # What is recorded: only what you ask for

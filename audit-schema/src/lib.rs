@@ -51,6 +51,58 @@ pub const CONTEXT_FIELD: &str = "audit.context";
 /// no span provided (comma-separated): such a record is written, and marked.
 pub const CONTEXT_MISSING_FIELD: &str = "context_missing";
 
+/// Field names that hold secrets (the fingerprinted ones among the layer's default
+/// field-name rules). The macros fingerprint a field or argument so named at the
+/// source, before the `tracing` event exists, whatever the catalog says, so that
+/// no other layer sees it; names match as in [`field_name_matches`].
+pub const SECRET_FIELD_NAMES: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "secret",
+    "client_secret",
+    "token",
+    "api_key",
+    "apikey",
+    "access_key",
+    "secret_key",
+    "private_key",
+    "authorization",
+    "cookie",
+    "credential",
+    "credentials",
+];
+
+/// Whether the field `name` is `word`, or ends with `_word`, `.word` or `-word`,
+/// ignoring ASCII case and taking `-` for `_` (`db_password`, `user.api_key` and
+/// `X-Api-Key` match `password` and `api_key`).
+pub fn field_name_matches(name: &str, word: &str) -> bool {
+    let (n, w) = (name.as_bytes(), word.as_bytes());
+    if n.len() < w.len() {
+        return false;
+    }
+    let fold = |b: u8| {
+        if b == b'-' {
+            b'_'
+        } else {
+            b.to_ascii_lowercase()
+        }
+    };
+    let tail = &n[n.len() - w.len()..];
+    if !tail.iter().zip(w).all(|(&a, &b)| fold(a) == fold(b)) {
+        return false;
+    }
+    n.len() == w.len() || matches!(n[n.len() - w.len() - 1], b'_' | b'.' | b'-')
+}
+
+/// Whether `name` is the name of a field that holds a secret ([`SECRET_FIELD_NAMES`]).
+pub fn is_secret_field_name(name: &str) -> bool {
+    SECRET_FIELD_NAMES
+        .iter()
+        .any(|word| field_name_matches(name, word))
+}
+
 /// The `#[audited]` field holding the call's duration in microseconds.
 pub const DURATION_FIELD: &str = "duration_us";
 
@@ -231,6 +283,31 @@ impl core::fmt::Display for Outcome {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_field_names_match_whole_words_at_the_end() {
+        for yes in [
+            "password",
+            "db_password",
+            "user.api_key",
+            "X-Api-Key",
+            "Authorization",
+            "TOKEN",
+        ] {
+            assert!(is_secret_field_name(yes), "{yes}");
+        }
+        for no in [
+            "tokenizer",
+            "passwords_total",
+            "pool_id",
+            "keyboard",
+            "apikeys",
+        ] {
+            assert!(!is_secret_field_name(no), "{no}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -719,3 +719,49 @@ fn fail_closed_sees_filters_without_swallowing_the_first_line_of_its_body() {
         guard.shutdown().unwrap();
     }
 }
+
+#[audited(action = "task.completed", resource = "t-3", fields(password))]
+fn set_password(password: &str) {
+    let _ = password;
+}
+
+/// Red-team finding: a field asked for whose name says it is a secret, but which
+/// the catalog does not mark sensitive, reached other layers in clear (the trail
+/// got a fingerprint only later, on the writer thread).
+#[test]
+fn fields_named_like_secrets_are_fingerprinted_before_any_layer_sees_them() {
+    const PASSWORD: &str = "hunter2-TWO";
+    const KEY: &str = "ak-9f8e7d";
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
+    // No `non_audit()`: this layer sees every event.
+    let console = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(console.clone()),
+        )
+        .with(audit);
+    tracing::subscriber::with_default(subscriber, || {
+        set_password(PASSWORD);
+        audit!(
+            action = "task.completed",
+            resource = "t-4",
+            db_api_key = KEY
+        );
+    });
+    guard.shutdown().unwrap();
+    let console = console.text();
+    let fp = |v: &str| tracing_audit::redaction::Fingerprinter::new(&key()).fingerprint(v);
+    for secret in [PASSWORD, KEY] {
+        assert!(
+            !console.contains(secret),
+            "{secret} on the console: {console}"
+        );
+        assert!(console.contains(&fp(secret)), "{console}");
+    }
+    let events = events(dir.path());
+    assert_eq!(events[0]["fields"]["password"], fp(PASSWORD));
+    assert_eq!(events[1]["fields"]["db_api_key"], fp(KEY));
+}

@@ -73,29 +73,25 @@ pub(super) static RULES_BY_LAST_BYTE: LazyLock<[u32; 256]> = LazyLock::new(|| {
 });
 
 /// `name` is `word`, or ends with `_word`, `.word` or `-word`, ignoring ASCII case
-/// and taking `-` for `_` (`X-Api-Key` matches `api_key`).
-pub(super) fn name_matches(name: &str, word: &str) -> bool {
-    let (n, w) = (name.as_bytes(), word.as_bytes());
-    if n.len() < w.len() {
-        return false;
-    }
-    let fold = |b: u8| {
-        if b == b'-' {
-            b'_'
-        } else {
-            b.to_ascii_lowercase()
-        }
-    };
-    let tail = &n[n.len() - w.len()..];
-    if !tail.iter().zip(w).all(|(&a, &b)| fold(a) == fold(b)) {
-        return false;
-    }
-    n.len() == w.len() || matches!(n[n.len() - w.len() - 1], b'_' | b'.' | b'-')
-}
+/// and taking `-` for `_` (`X-Api-Key` matches `api_key`): the schema's rule, which
+/// the macros apply too.
+pub(super) use tracing_audit_schema::field_name_matches as name_matches;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names the macros fingerprint at the source are the fingerprinted rules
+    /// here, and no other.
+    #[test]
+    fn the_schemas_secret_names_are_the_fingerprinted_rules() {
+        let fingerprinted: Vec<&str> = DEFAULT_FIELD_RULES
+            .iter()
+            .filter(|(_, s)| *s == Strategy::Fingerprint)
+            .map(|(w, _)| *w)
+            .collect();
+        assert_eq!(fingerprinted, tracing_audit_schema::SECRET_FIELD_NAMES);
+    }
 
     /// Issue 10, item 7: the table in the documentation is the constant, row for row.
     #[test]
