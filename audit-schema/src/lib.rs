@@ -308,7 +308,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn every_member_round_trips_through_its_name_and_field() {
         for m in Member::ALL {
