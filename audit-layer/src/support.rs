@@ -147,6 +147,20 @@ fn dispatch_enables_audit(dispatch: &tracing::Dispatch) -> bool {
     dispatch.enabled(&META)
 }
 
+/// A return type a `fail_closed` function can refuse with: `Result<_, E>` where
+/// `E: From<AuditUnavailable>`.
+#[diagnostic::on_unimplemented(
+    message = "`fail_closed` needs a function returning `Result<_, E>` with `E: From<AuditUnavailable>`; this one returns `{Self}`",
+    label = "cannot carry the refusal",
+    note = "return a `Result` whose error type implements `From<tracing_audit::AuditUnavailable>`, or remove `fail_closed`"
+)]
+pub trait FailClosedReturn {}
+
+impl<T, E: From<AuditUnavailable>> FailClosedReturn for Result<T, E> {}
+
+/// Checks, at compile time, that `T` is a [`FailClosedReturn`].
+pub fn fail_closed_returns<T: FailClosedReturn>() {}
+
 /// Whether the spans around the call provide the members a `context(…)`
 /// declaration names (`"actor"`, `"request_id"`, …), for `fail_closed`: without
 /// them the record would be written with the member missing (and marked so).

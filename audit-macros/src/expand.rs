@@ -296,7 +296,13 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
     let gate = args.fail_closed().then(|| {
         // With `context(…)`, the spans must provide what it promises.
         let context = args.context().map(|c| c.text());
+        // A return type that cannot carry the refusal gets one error, in words, at
+        // the type (rustc then also reports the mismatch at the attribute).
+        let returns = ret_ty.as_ref().map(
+            |t| quote_spanned!(syn::spanned::Spanned::span(t)=> #p::fail_closed_returns::<#t>();),
+        );
         quote! {
+            #returns
             if let ::core::result::Result::Err(e) = #p::availability()
                 .and_then(|()| #p::context_available(&[#(#context),*]))
             {
