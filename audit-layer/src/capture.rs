@@ -127,8 +127,9 @@ impl SpanContext {
     /// Fills the members of `e` that are still empty.
     pub(crate) fn fill(&self, e: &mut Event) {
         for (member, value) in &self.values {
+            // An empty value provides nothing (an outer span's may).
             let slot = e.member_mut(*member);
-            if slot.is_none() {
+            if slot.is_none() && !value.is_empty() {
                 *slot = Some(value.clone());
             }
         }

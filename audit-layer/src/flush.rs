@@ -40,7 +40,9 @@ use crate::pipeline::{DEFAULT_DEADLINE, Fill, Queue, Slot};
 /// The future (or [`Flush::wait`]) returns [`ErrorKind::Dropped`] when an audit
 /// event emitted on this thread since its last flush was not accepted (the queue
 /// was full under a dropping overflow policy, or the writer had stopped: the
-/// record is not in the trail, a `gap` record is), [`ErrorKind::Install`] when no audit
+/// record is not in the trail, a `gap` record is; the mark is kept per thread, so
+/// in async code call `flush()` before the task next awaits, as the durable
+/// `#[audited]` expansion does), [`ErrorKind::Install`] when no audit
 /// layer is in the current subscriber, [`ErrorKind::Stopped`] after the guard shut
 /// the writer down, [`ErrorKind::Write`] when the records could not be made durable,
 /// and [`ErrorKind::Timeout`] at the deadline.
@@ -51,6 +53,11 @@ pub fn flush() -> Flush {
             "an audit event emitted on this thread was not accepted (the queue was full under a dropping overflow policy, or the writer had stopped)",
         ));
     }
+    flush_accepted()
+}
+
+/// [`flush`] without looking at this thread's dropped-event mark.
+pub(crate) fn flush_accepted() -> Flush {
     let queue = tracing::dispatcher::get_default(|d| {
         d.downcast_ref::<AuditLayer>().map(|l| l.queue.clone())
     });

@@ -111,15 +111,19 @@ fn audit_events_pass_filters() -> bool {
     }
     let dispatch = tracing::dispatcher::get_default(tracing::Dispatch::clone);
     std::thread::scope(|s| {
-        std::thread::Builder::new()
+        match std::thread::Builder::new()
             .name("audit-filter-probe".into())
             .spawn_scoped(s, || dispatch_enables_audit(&dispatch))
-            .ok()
-            .and_then(|probe| probe.join().ok())
+        {
+            // A filter that panicked panics here too, as it would on the event.
+            Ok(probe) => probe
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread could be started: ask here. A lost console line is better
+            // than a fail-closed check that does not check.
+            Err(_) => dispatch_enables_audit(&dispatch),
+        }
     })
-    // No thread could be started: ask here. A lost console line is better than a
-    // fail-closed check that does not check.
-    .unwrap_or_else(|| dispatch_enables_audit(&dispatch))
 }
 
 /// Asks `dispatch` itself whether it records an audit event now — not through a
@@ -199,17 +203,56 @@ pub fn context_available(members: &[&'static str]) -> Result<(), AuditUnavailabl
     }
 }
 
-/// Before a durable call's record is emitted: forgets whether an earlier event of
-/// this thread was dropped.
-pub fn durable_begin() {
-    crate::pipeline::RECORD_LOST.set(false);
+/// Before a durable call's record is emitted: sets this thread's marks aside (they
+/// belong to earlier events; [`durable_record`] puts the dropped mark back) and
+/// returns the dropped one.
+pub fn durable_begin() -> bool {
+    crate::pipeline::RECORD_ACCEPTED.set(false);
+    crate::pipeline::RECORD_LOST.replace(false)
 }
 
-/// After a durable call's record was emitted on this thread: a [`Flush`](crate::Flush)
-/// of it, which fails at once if the record was not accepted (see
-/// [`flush`](crate::flush)): a durable call never succeeds on a dropped record.
-pub fn durable_record() -> crate::Flush {
-    crate::flush()
+/// After a durable call's record was emitted on this thread (in the same poll as
+/// [`durable_begin`], whose result is `earlier_lost`): a [`Flush`](crate::Flush) of
+/// it, which fails at once if the record was dropped by the queue or never reached
+/// an audit layer (a filter kept it out): a durable call never succeeds on a record
+/// that is not in the trail. With no audit layer in the subscriber at all, there is
+/// nothing to wait for ([`durable`] lets that pass).
+pub fn durable_record(earlier_lost: bool) -> crate::Flush {
+    let lost = crate::pipeline::RECORD_LOST.replace(earlier_lost);
+    let accepted = crate::pipeline::RECORD_ACCEPTED.take();
+    if lost {
+        return crate::Flush::failed(crate::AuditError::new(
+            crate::ErrorKind::Dropped,
+            "the audit record was not accepted (the queue was full under a dropping overflow policy, or the writer had stopped)",
+        ));
+    }
+    let layer = tracing::dispatcher::get_default(|d| d.downcast_ref::<AuditLayer>().is_some());
+    if !accepted && layer {
+        return crate::Flush::failed(crate::AuditError::new(
+            crate::ErrorKind::Dropped,
+            "the audit record did not reach the audit layer (a filter kept it out)",
+        ));
+    }
+    crate::flush::flush_accepted()
+}
+
+/// A durable call that recorded nothing because no subscriber wants INFO events:
+/// with an audit layer in the subscriber (filtered out), its record is missing —
+/// counted and logged as [`durable`] does, and the failure returned; with none,
+/// there is no trail to wait for.
+pub fn durable_unrecorded(action: &'static str) -> Option<AuditUnavailable> {
+    let layer = tracing::dispatcher::get_default(|d| d.downcast_ref::<AuditLayer>().is_some());
+    if !layer {
+        return None;
+    }
+    durable(
+        action,
+        Err(crate::AuditError::new(
+            crate::ErrorKind::Dropped,
+            "the audit record was not emitted: a filter disables INFO events",
+        )),
+    )
+    .err()
 }
 
 /// A durable call's return value, held until its record's fate is known:
@@ -243,17 +286,18 @@ impl<T> fmt::Debug for DurableReturn<T> {
 pub trait DurableErr {
     /// The function's return type.
     type Out;
-    /// The value, or `Err(failure.into())` when the record is not durable.
+    /// The value, or `Err(failure.into())` in place of a success whose record is
+    /// not durable.
     fn audit_durable(self, failure: Option<AuditUnavailable>) -> Self::Out;
 }
 
 impl<T, E: From<AuditUnavailable>> DurableErr for &&DurableReturn<Result<T, E>> {
     type Out = Result<T, E>;
+    /// Only a success is replaced: a call that failed keeps its own error.
     fn audit_durable(self, failure: Option<AuditUnavailable>) -> Result<T, E> {
-        let value = self.take();
-        match failure {
-            Some(e) => Err(e.into()),
-            None => value,
+        match (self.take(), failure) {
+            (Ok(_), Some(e)) => Err(e.into()),
+            (value, _) => value,
         }
     }
 }
@@ -311,7 +355,7 @@ pub fn durable(
     Err(AuditUnavailable {
         reason: match e.kind() {
             crate::ErrorKind::Dropped => {
-                "its audit record was dropped (the queue was full, or the writer had stopped)"
+                "its audit record did not reach the trail (the queue dropped it, or a filter kept it out)"
             }
             crate::ErrorKind::Timeout => "its audit record was not durable within the deadline",
             _ => "its audit record could not be made durable",

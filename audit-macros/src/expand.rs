@@ -315,24 +315,35 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
     // wait about one fsync, shared by every call waiting at the time).
     let durable = (args.durable() || spec.durable).then(|| {
         let flush = if sig.asyncness.is_some() {
-            quote!(#p::durable_record().await)
+            quote!(#p::durable_record(__audit_earlier_lost).await)
         } else {
-            quote!(#p::durable_record().wait())
+            quote!(#p::durable_record(__audit_earlier_lost).wait())
         };
         // A failure is counted and logged by `durable`. The call's value then
         // becomes `Err(AuditUnavailable.into())` when it is a `Result` whose error
         // converts from `AuditUnavailable` (picked by autoref); any other value is
         // returned as it is.
+        let settle = settle(&p);
         quote! {
             let __audit_failure = #p::durable(#action, #flush).err();
-            let __audit_ret #annotate = {
-                #[allow(unused_imports)]
-                use #p::{DurableAny as _, DurableErr as _};
-                (&&#p::DurableReturn::new(__audit_ret)).audit_durable(__audit_failure)
-            };
+            let __audit_ret #annotate = #settle;
         }
     });
-    let durable_begin = durable.is_some().then(|| quote!(#p::durable_begin();));
+    // Nothing recorded (no subscriber wants INFO events): a durable action whose
+    // audit layer is there but filtered out has no record, and says so.
+    let skip = if durable.is_some() {
+        let settle = settle(&p);
+        quote! {
+            let __audit_ret #annotate = #call;
+            let __audit_failure = #p::durable_unrecorded(#action);
+            return #settle;
+        }
+    } else {
+        quote!(return #call;)
+    };
+    let durable_begin = durable
+        .is_some()
+        .then(|| quote!(let __audit_earlier_lost = #p::durable_begin();));
     // The gate reads only the global maximum level (no subscriber: off). Asking the
     // filters (`enabled!`) would leave a per-layer filter's "no" on the thread, and
     // the next event — the first line of the body — would vanish for that layer
@@ -349,7 +360,7 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
         // Without a subscriber that records audit events the function costs what
         // it costs without the attribute, give or take a branch.
         let ::core::option::Option::Some(__audit_state) = __audit_state else {
-            return #call;
+            #skip
         };
         let __audit_emit = |__audit_outcome: &'static str, __audit_error: ::core::option::Option<&str>| {
             #p::tracing::event!(
@@ -384,6 +395,15 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
             #body
         }
     }
+}
+
+/// A durable call's value given `__audit_failure`: see `DurableReturn`.
+fn settle(p: &TokenStream) -> TokenStream {
+    quote! {{
+        #[allow(unused_imports)]
+        use #p::{DurableAny as _, DurableErr as _};
+        (&&#p::DurableReturn::new(__audit_ret)).audit_durable(__audit_failure)
+    }}
 }
 
 fn contains_impl_trait(ty: &syn::Type) -> bool {

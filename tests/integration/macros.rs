@@ -592,6 +592,11 @@ fn delete_plainly(id: &str) -> Result<(), PoolError> {
     Ok(())
 }
 
+#[audited(action = "pool.deleted", actor = "ops", resource = id)]
+fn delete_failing(id: &str) -> Result<(), PoolError> {
+    Err(PoolError(format!("no such pool: {id}")))
+}
+
 // Durable, returning no `Result`: the value is returned; the failure is counted
 // and logged.
 #[audited(action = "pool.deleted", actor = "ops", resource = id)]
@@ -628,14 +633,23 @@ fn a_durable_call_whose_record_was_dropped_does_not_succeed() {
         let err = delete_or_refuse("p-1").unwrap_err();
         assert_eq!(
             err.0,
-            "the operation was performed, but its audit record was dropped (the queue was full, or the writer had stopped); it is not reported as a success"
+            "the operation was performed, but its audit record did not reach the trail (the queue dropped it, or a filter kept it out); it is not reported as a success"
         );
         let err = delete_plainly("p-1b").unwrap_err();
         assert_eq!(
             err.0,
-            "the operation was performed, but its audit record was dropped (the queue was full, or the writer had stopped); it is not reported as a success"
+            "the operation was performed, but its audit record did not reach the trail (the queue dropped it, or a filter kept it out); it is not reported as a success"
         );
         assert_eq!(delete_quietly("p-1c"), 7);
+        // Review finding: a call that failed keeps its own error.
+        let err = delete_failing("p-1d").unwrap_err();
+        assert_eq!(err.0, "no such pool: p-1d");
+        // Review finding: a durable call did not forget an earlier dropped event
+        // of this thread for the next flush.
+        audit!(action = "task.completed", resource = "t");
+        assert_eq!(delete_quietly("p-1e"), 7);
+        let err = tracing_audit::flush().wait().unwrap_err();
+        assert_eq!(err.kind(), tracing_audit::ErrorKind::Dropped, "{err}");
         drop(stall);
         guard.flush().unwrap(); // the queue has room again
         // With room again, the same call succeeds and is recorded.
@@ -764,4 +778,41 @@ fn fields_named_like_secrets_are_fingerprinted_before_any_layer_sees_them() {
     let events = events(dir.path());
     assert_eq!(events[0]["fields"]["password"], fp(PASSWORD));
     assert_eq!(events[1]["fields"]["db_api_key"], fp(KEY));
+}
+
+/// Review finding: a durable call whose audit layer is filtered out recorded
+/// nothing and still reported success.
+#[test]
+fn a_durable_call_whose_audit_layer_is_filtered_out_does_not_succeed() {
+    use tracing_subscriber::filter::LevelFilter;
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
+    let subscriber = tracing_subscriber::registry().with(audit.with_filter(LevelFilter::WARN));
+    let result = tracing::subscriber::with_default(subscriber, || delete_plainly("p-9"));
+    guard.shutdown().unwrap();
+    let Err(err) = result else {
+        panic!("a durable call without a record reported success");
+    };
+    assert!(
+        err.0
+            .starts_with("the operation was performed, but its audit record"),
+        "{}",
+        err.0
+    );
+    assert_eq!(events(dir.path()).len(), 0);
+}
+
+/// Review finding: an empty actor in an inner span hid the outer span's actor
+/// from the record while `fail_closed` accepted the call.
+#[test]
+fn an_empty_span_value_gives_way_to_an_outer_one() {
+    let (events, _) = record(|| {
+        let outer = tracing::info_span!("request", actor = "alice");
+        let _o = outer.enter();
+        let inner = tracing::info_span!("step", actor = "");
+        let _i = inner.enter();
+        modify_pool_strictly("p-5").unwrap();
+    });
+    assert_eq!(events[0]["actor"]["id"], "alice");
+    assert_eq!(events[0]["fields"].get("context_missing"), None);
 }

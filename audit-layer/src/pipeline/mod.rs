@@ -21,7 +21,7 @@ mod worker;
 use std::time::Duration;
 
 pub(crate) use control::{Fill, Slot, WriteFailure};
-pub(crate) use queue::{Queue, RECORD_LOST};
+pub(crate) use queue::{Queue, RECORD_ACCEPTED, RECORD_LOST};
 pub(crate) use shared::Shared;
 pub(crate) use worker::{Handle, start};
 

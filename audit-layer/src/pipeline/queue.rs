@@ -17,8 +17,13 @@ std::thread_local! {
     /// Set when an event emitted on this thread was not accepted (queue full under
     /// a dropping overflow policy, or the writer stopped): the next [`crate::flush`]
     /// on this thread reads it and fails, so that no flush (and no durable call)
-    /// succeeds on a dropped record.
+    /// succeeds on a dropped record. Per thread: in async code, it covers the
+    /// events of the same poll.
     pub(crate) static RECORD_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set when an event emitted on this thread was accepted by an audit layer's
+    /// queue: a durable call checks that its record got that far (a filter may
+    /// have kept it from the layer).
+    pub(crate) static RECORD_ACCEPTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The sending side, used by the layer on the caller's thread and by the guard.
@@ -50,7 +55,10 @@ impl Queue {
             }
         };
         match result {
-            Ok(()) => return,
+            Ok(()) => {
+                RECORD_ACCEPTED.set(true);
+                return;
+            }
             // Full: the writer will record a gap.
             Err(true) => self.shared.record_loss(ts, LossReason::QueueFull),
             // The writer has stopped: nobody can record a gap any more, so say it here.
