@@ -18,6 +18,9 @@
 //! - [`storage`] is the I/O seam: every file-system call of the writer and of
 //!   recovery goes through a [`storage::Storage`] ([`storage::FileStorage`] by
 //!   default; `FaultStorage` with the `fault-injection` feature, for tests).
+//! - [`merkle`] is the RFC 6962 Merkle tree over the records' hashes: an incremental
+//!   [`merkle::Frontier`], inclusion and consistency proofs and their verification
+//!   (not yet maintained or recorded by the writer).
 //!
 //! # Example
 //!
@@ -57,6 +60,7 @@ mod encode;
 mod error;
 mod key;
 mod lock;
+pub mod merkle;
 mod parse;
 mod reader;
 mod record;
