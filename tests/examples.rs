@@ -144,7 +144,11 @@ impl Service {
     /// `kill -TERM`, then waits for the exit; returns whether it exited cleanly.
     fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        // The shell's `kill` builtin: no dependency on a `kill` binary being installed.
+        let sent = Command::new("sh")
+            .args(["-c", "kill -TERM \"$1\"", "sh", &pid])
+            .status()
+            .unwrap();
         assert!(sent.success());
         self.child.wait().unwrap()
     }
