@@ -290,9 +290,11 @@ impl Writer {
             encode::str_field(out, "reason", reason, l);
         })?;
         self.rotation = RotationStep::Sealed;
-        if self.config.durability != Durability::Never {
-            self.fsync()?;
-        }
+        // Always, even with `Durability::Never`: a sealed segment must be whole on
+        // disk before a newer one exists, or a power cut could leave a torn older
+        // segment followed by a newer one — which reads as tampering, and which
+        // recovery refuses. A rotation is rare; one fsync is its price.
+        self.fsync()?;
         let path = self.path();
         self.config
             .storage_backend()

@@ -22,8 +22,10 @@ pub enum Durability {
     /// fsync when this much time has passed since the last one; up to that much
     /// acknowledged data can be lost on power loss (not on a process crash).
     Interval(Duration),
-    /// Never fsync (the operating system writes back when it likes); for tests and
-    /// benchmarks. A process crash loses nothing, a power loss may lose anything recent.
+    /// Never fsync records (the operating system writes back when it likes); for
+    /// tests and benchmarks. A process crash loses nothing, a power loss may lose
+    /// anything recent. A segment is still fsynced when it is sealed, so that a
+    /// power cut cannot leave a torn older segment before a newer one.
     Never,
 }
 
