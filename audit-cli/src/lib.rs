@@ -2,7 +2,33 @@
 //! compare other verifiers with exactly what `audit verify --json` prints.
 #![deny(missing_docs)]
 
+use std::borrow::Cow;
+
 use tracing_audit_core::{End, Failure, Report};
+
+/// `text` (bytes read from a trail: a detail, a file name, a reason) made safe for
+/// a terminal: control characters (C0, DEL, C1: escape sequences that clear the
+/// screen or draw a fake verdict) and the invisible bidirectional-text and
+/// zero-width formatting characters are written as `\u{…}` escapes; everything
+/// else, and a backslash, as it is.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// The `audit verify --json` form of a report (docs/FORMAT.md §4):
 /// `{"ok","end","records","records_in_window","segments","skipped_segments","mac_checked","first_failure","failures"}`,

@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tracing_audit_cli::terminal_safe;
 
 use std::io::Write as _;
 use tracing_audit_core::{End, Key, Report, Timestamp, VerifyOptions, verify_dir};
@@ -219,6 +220,7 @@ fn main() -> ExitCode {
                 && written_with != k.id()
             {
                 // Not tampering: every MAC would fail for the same reason.
+                let written_with = terminal_safe(&written_with);
                 eprintln!(
                     "audit verify: this trail was written with key id {written_with}; the key given ({}) has key id {}: verify it with the trail's key",
                     key_file
@@ -293,7 +295,7 @@ fn trail_key_id(dir: &std::path::Path) -> Option<String> {
 }
 
 fn usage_error(e: &tracing_audit_core::Error) -> ExitCode {
-    eprintln!("audit: {e}");
+    eprintln!("audit: {}", terminal_safe(&e.to_string()));
     ExitCode::from(2)
 }
 
@@ -304,7 +306,12 @@ fn print_text(
     key_id: Option<&str>,
     (from, to): (Option<Timestamp>, Option<Timestamp>),
 ) -> std::io::Result<()> {
-    writeln!(out, "Verifying {}", dir.display())?;
+    // Everything read from the trail (or named by it) goes through `terminal_safe`.
+    writeln!(
+        out,
+        "Verifying {}",
+        terminal_safe(&dir.display().to_string())
+    )?;
     match key_id {
         Some(id) => writeln!(out, "  MACs checked with key id {id}")?,
         None => writeln!(
@@ -329,13 +336,16 @@ fn print_text(
             writeln!(
                 out,
                 "{}  valid    ({} records, {range}, {state})",
-                seg.file, seg.records
+                terminal_safe(&seg.file),
+                seg.records
             )?;
         } else {
             writeln!(
                 out,
                 "{}  INVALID  ({} records, {range}, {state}, {} failure(s))",
-                seg.file, seg.records, seg.failures
+                terminal_safe(&seg.file),
+                seg.records,
+                seg.failures
             )?;
             for f in report
                 .failures
@@ -349,7 +359,7 @@ fn print_text(
                     f.line,
                     f.seq.map(|s| format!(" seq {s}")).unwrap_or_default(),
                     f.kind.as_str(),
-                    f.detail
+                    terminal_safe(&f.detail)
                 )?;
             }
             if seg.failures > 20 {
@@ -386,7 +396,7 @@ fn print_text(
         )?;
     }
     let end = match &report.end {
-        End::NotProven { reason } => format!("not proven: {reason}"),
+        End::NotProven { reason } => format!("not proven: {}", terminal_safe(reason)),
         End::LiveWriter => {
             "open (a writer is live): records written after this check are not covered".to_owned()
         }
@@ -404,7 +414,7 @@ fn print_text(
                 out,
                 "TAMPERING OR CORRUPTION FOUND: {} failure(s); first at {} line {}{} ({})",
                 report.failures.len(),
-                f.file,
+                terminal_safe(&f.file),
                 f.line,
                 f.seq.map(|s| format!(" seq {s}")).unwrap_or_default(),
                 f.kind.as_str()

@@ -538,3 +538,52 @@ fn verify_help_documents_every_exit_status() {
         assert!(help.contains(code), "{code:?} missing from:\n{help}");
     }
 }
+
+/// Issue 13, finding 5: a `malformed_line` detail echoed the line's bytes raw; a
+/// crafted line cleared the screen and drew a fake "Trail intact." verdict. Every
+/// byte from the trail reaches the terminal escaped.
+#[test]
+fn bytes_from_the_trail_reach_the_terminal_escaped() {
+    use std::io::Write as _;
+    let f = fixture(3);
+    let newest = segments(&f.dir).pop().unwrap();
+    let mut perms = std::fs::metadata(&newest).unwrap().permissions();
+    perms.set_mode(0o600);
+    std::fs::set_permissions(&newest, perms).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&newest)
+        .unwrap();
+    // Long enough that the detail echoes the line's last bytes.
+    let mut line = b"{".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 200));
+    line.extend(b"\x1b[2J\x1b[H\xc2\x9bResults: 0 INVALID\xe2\x80\xae Trail intact.\x07\n");
+    file.write_all(&line).unwrap();
+    drop(file);
+    let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' || c == '\u{202E}'),
+            "a raw control or bidi character reached the terminal: {text:?}"
+        );
+    }
+    assert!(
+        stdout.contains("\\u{1b}[2J"),
+        "the escape shown as text: {stdout}"
+    );
+}
+
+#[test]
+fn terminal_safe_escapes_controls_and_bidi_and_keeps_the_rest() {
+    use tracing_audit_cli::terminal_safe;
+    assert_eq!(terminal_safe("plain é ✓"), "plain é ✓");
+    assert_eq!(
+        terminal_safe("a\x1b[2Jb\u{202E}c\u{9b}"),
+        "a\\u{1b}[2Jb\\u{202e}c\\u{9b}"
+    );
+}
