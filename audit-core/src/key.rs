@@ -91,8 +91,29 @@ impl Key {
     /// [`ErrorKind::Key`] for loose permissions or bad content, [`ErrorKind::Io`] when
     /// the file cannot be read. Errors name the file.
     pub fn from_file(path: &Path) -> Result<Key> {
-        let meta =
-            std::fs::metadata(path).map_err(|e| Error::io(path, "cannot read key file", e))?;
+        use std::io::Read as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Opened without blocking (a FIFO named as the key file would hang a plain
+        // open) and checked on the open file: a regular file, or nothing is read.
+        // Symbolic links are followed: key files are often mounted as links.
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| Error::io(path, "cannot read key file", e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(path, "cannot read key file", e))?;
+        if !meta.is_file() {
+            return Err(Error::new(
+                ErrorKind::Key,
+                format!(
+                    "expected the key file to be a regular file, found a {}",
+                    crate::storage::describe(meta.file_type())
+                ),
+            )
+            .at(path));
+        }
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(Error::new(
@@ -115,9 +136,11 @@ impl Key {
             )
             .at(path));
         }
-        let bytes = Zeroizing::new(
-            std::fs::read(path).map_err(|e| Error::io(path, "cannot read key file", e))?,
-        );
+        let mut bytes = Zeroizing::new(Vec::with_capacity(128));
+        std::io::Read::by_ref(&mut file)
+            .take(1025)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, "cannot read key file", e))?;
         let Ok(text) = std::str::from_utf8(&bytes) else {
             return Err(Error::new(
                 ErrorKind::Key,
@@ -257,6 +280,40 @@ mod tests {
             assert!(
                 text.contains("expected 64 hexadecimal characters") && text.contains(name),
                 "{text}"
+            );
+        }
+    }
+
+    /// Issue 13, finding 8: a FIFO as the key file hung `audit verify` (and the
+    /// writer's start-up) in `open`.
+    #[test]
+    fn a_fifo_or_a_directory_as_the_key_file_is_refused_without_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.key");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let sub = dir.path().join("dir.key");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o700)).unwrap();
+        for (path, what) in [(&fifo, "FIFO"), (&sub, "directory")] {
+            // On a thread, so that a hang fails the test instead of stalling it.
+            let (tx, rx) = std::sync::mpsc::channel();
+            let p = path.clone();
+            std::thread::spawn(move || tx.send(Key::from_file(&p).map(|_| ())).unwrap());
+            let err = rx
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("from_file returns instead of hanging")
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{}: expected the key file to be a regular file, found a {what}",
+                    path.display()
+                )
             );
         }
     }

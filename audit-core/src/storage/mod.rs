@@ -220,7 +220,7 @@ fn regular(file: File, path: &Path) -> io::Result<File> {
     }
 }
 
-fn describe(t: std::fs::FileType) -> &'static str {
+pub(crate) fn describe(t: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt as _;
     if t.is_dir() {
         "directory"
