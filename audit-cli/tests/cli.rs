@@ -547,9 +547,7 @@ fn bytes_from_the_trail_reach_the_terminal_escaped() {
     use std::io::Write as _;
     let f = fixture(3);
     let newest = segments(&f.dir).pop().unwrap();
-    let mut perms = std::fs::metadata(&newest).unwrap().permissions();
-    perms.set_mode(0o600);
-    std::fs::set_permissions(&newest, perms).unwrap();
+    std::fs::set_permissions(&newest, std::fs::Permissions::from_mode(0o600)).unwrap();
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(&newest)

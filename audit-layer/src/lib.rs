@@ -272,24 +272,16 @@ pub fn check_installed() -> Result<(), AuditError> {
 /// so that the per-layer filter state the question leaves behind (tokio-rs/tracing#2519)
 /// dies with that thread instead of eating the caller's next event.
 fn audit_target_enabled(dispatch: tracing::Dispatch) -> Result<bool, AuditError> {
-    std::thread::scope(|s| {
-        let probe = std::thread::Builder::new()
-            .name("audit-check".into())
-            .spawn_scoped(s, || {
-                tracing::dispatcher::with_default(
-                    &dispatch,
-                    || tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO),
-                )
-            })
-            .map_err(|e| {
-                AuditError::new(
-                    ErrorKind::Install,
-                    format!("cannot start a thread to check the subscriber's filters: {e}"),
-                )
-            })?;
-        // A filter that panics panics here too, as it would have on this thread.
-        Ok(probe
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    support::on_probe_thread(|| {
+        tracing::dispatcher::with_default(
+            &dispatch,
+            || tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO),
+        )
+    })
+    .map_err(|e| {
+        AuditError::new(
+            ErrorKind::Install,
+            format!("cannot start a thread to check the subscriber's filters: {e}"),
+        )
     })
 }

@@ -110,19 +110,28 @@ fn audit_events_pass_filters() -> bool {
         return false;
     }
     let dispatch = tracing::dispatcher::get_default(tracing::Dispatch::clone);
+    // No thread could be started: ask here. A lost console line is better than a
+    // fail-closed check that does not check.
+    on_probe_thread(|| dispatch_enables_audit(&dispatch))
+        .unwrap_or_else(|_| dispatch_enables_audit(&dispatch))
+}
+
+/// Runs `question` on a short-lived thread of its own and returns its answer: the
+/// per-layer filter state that asking the filters leaves behind
+/// (tokio-rs/tracing#2519) dies with that thread instead of eating the caller's
+/// next event. A panic in `question` (a filter that panics) goes on here, as it
+/// would have on the caller's thread.
+///
+/// # Errors
+/// The thread could not be started.
+pub(crate) fn on_probe_thread<R: Send>(question: impl FnOnce() -> R + Send) -> std::io::Result<R> {
     std::thread::scope(|s| {
-        match std::thread::Builder::new()
+        let probe = std::thread::Builder::new()
             .name("audit-filter-probe".into())
-            .spawn_scoped(s, || dispatch_enables_audit(&dispatch))
-        {
-            // A filter that panicked panics here too, as it would on the event.
-            Ok(probe) => probe
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread could be started: ask here. A lost console line is better
-            // than a fail-closed check that does not check.
-            Err(_) => dispatch_enables_audit(&dispatch),
-        }
+            .spawn_scoped(s, question)?;
+        Ok(probe
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })
 }
 

@@ -13,20 +13,32 @@ use crate::common::{Captured, config, key, trail_events as events};
 /// Runs `f` with an audit layer (and a capturing `fmt` layer beside it) and returns
 /// the events of the trail and the `fmt` output.
 fn record(f: impl FnOnce()) -> (Vec<Value>, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
-    let console = Captured::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(
+    record_beside(
+        |console| {
             tracing_subscriber::fmt::layer()
                 .json()
-                .with_writer(console.clone())
-                .with_filter(non_audit()),
-        )
+                .with_writer(console)
+                .with_filter(non_audit())
+        },
+        f,
+    )
+}
+
+/// Like [`record`], with the console layer that `console` makes from the writer
+/// it is given (to try other filters, or none).
+fn record_beside<L>(console: impl FnOnce(Captured) -> L, f: impl FnOnce()) -> (Vec<Value>, String)
+where
+    L: tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync + 'static,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
+    let output = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(console(output.clone()))
         .with(audit);
     tracing::subscriber::with_default(subscriber, f);
     guard.shutdown().unwrap();
-    (events(dir.path()), console.text())
+    (events(dir.path()), output.text())
 }
 
 /// Polls a future that never waits to completion (no runtime needed).
@@ -548,34 +560,29 @@ fn narrates() {
 /// global maximum level.
 #[test]
 fn an_audited_call_does_not_swallow_the_first_line_of_its_body() {
-    let dir = tempfile::tempdir().unwrap();
-    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
-    let console = Captured::default();
-    // A service's own "everything but audit" filter, written by hand.
-    let own_filter =
-        tracing_subscriber::filter::filter_fn(|m| m.target() != tracing_audit::AUDIT_TARGET);
-    let subscriber = tracing_subscriber::registry()
-        .with(
+    let (events, console) = record_beside(
+        |console| {
+            // A service's own "everything but audit" filter, written by hand.
+            let own_filter = tracing_subscriber::filter::filter_fn(|m| {
+                m.target() != tracing_audit::AUDIT_TARGET
+            });
             tracing_subscriber::fmt::layer()
-                .with_writer(console.clone())
-                .with_filter(own_filter),
-        )
-        .with(audit);
-    tracing::subscriber::with_default(subscriber, || {
-        narrates();
-        narrates();
-    });
-    guard.shutdown().unwrap();
+                .with_writer(console)
+                .with_filter(own_filter)
+        },
+        || {
+            narrates();
+            narrates();
+        },
+    );
     assert_eq!(
         console
-            .text()
             .matches("first line inside the audited function")
             .count(),
         2,
-        "{}",
-        console.text()
+        "{console}"
     );
-    assert_eq!(events(dir.path()).len(), 2);
+    assert_eq!(events.len(), 2);
 }
 
 #[audited(action = "pool.deleted", actor = "ops", resource = id, fail_closed)]
@@ -676,39 +683,33 @@ fn narrates_strictly() -> Result<(), PoolError> {
 #[test]
 fn fail_closed_sees_filters_without_swallowing_the_first_line_of_its_body() {
     use tracing_subscriber::filter::{LevelFilter, Targets};
-    let dir = tempfile::tempdir().unwrap();
-    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
-    let console = Captured::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(
+    let (events, console) = record_beside(
+        |console| {
             tracing_subscriber::fmt::layer()
-                .with_writer(console.clone())
+                .with_writer(console)
                 .with_filter(
                     Targets::new()
                         .with_default(LevelFilter::INFO)
                         .with_target("@audit", LevelFilter::OFF),
-                ),
-        )
-        .with(audit);
-    tracing::subscriber::with_default(subscriber, || {
-        narrates_strictly().unwrap();
-        narrates_strictly().unwrap();
-    });
-    guard.shutdown().unwrap();
+                )
+        },
+        || {
+            narrates_strictly().unwrap();
+            narrates_strictly().unwrap();
+        },
+    );
     assert_eq!(
         console
-            .text()
             .matches("first line inside the fail-closed function")
             .count(),
         2,
-        "{}",
-        console.text()
+        "{console}"
     );
-    assert_eq!(events(dir.path()).len(), 2);
+    assert_eq!(events.len(), 2);
 
     // A global filter: refused, not run. (A per-layer filter on the audit layer
-    // itself is seen through the callsite interest, which in this process of many
-    // scoped subscribers is their union: `check_installed` tests cover it.)
+    // itself answers "yes" to `enabled`, so only `check_installed`, at start-up,
+    // sees it: its tests cover that.)
     {
         let global = true;
         let dir = tempfile::tempdir().unwrap();
@@ -746,27 +747,18 @@ fn set_password(password: &str) {
 fn fields_named_like_secrets_are_fingerprinted_before_any_layer_sees_them() {
     const PASSWORD: &str = "hunter2-TWO";
     const KEY: &str = "ak-9f8e7d";
-    let dir = tempfile::tempdir().unwrap();
-    let (audit, guard) = AuditBuilder::new(config(dir.path())).build().unwrap();
     // No `non_audit()`: this layer sees every event.
-    let console = Captured::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(console.clone()),
-        )
-        .with(audit);
-    tracing::subscriber::with_default(subscriber, || {
-        set_password(PASSWORD);
-        audit!(
-            action = "task.completed",
-            resource = "t-4",
-            db_api_key = KEY
-        );
-    });
-    guard.shutdown().unwrap();
-    let console = console.text();
+    let (events, console) = record_beside(
+        |console| tracing_subscriber::fmt::layer().json().with_writer(console),
+        || {
+            set_password(PASSWORD);
+            audit!(
+                action = "task.completed",
+                resource = "t-4",
+                db_api_key = KEY
+            );
+        },
+    );
     let fp = |v: &str| tracing_audit::redaction::Fingerprinter::new(&key()).fingerprint(v);
     for secret in [PASSWORD, KEY] {
         assert!(
@@ -775,7 +767,6 @@ fn fields_named_like_secrets_are_fingerprinted_before_any_layer_sees_them() {
         );
         assert!(console.contains(&fp(secret)), "{console}");
     }
-    let events = events(dir.path());
     assert_eq!(events[0]["fields"]["password"], fp(PASSWORD));
     assert_eq!(events[1]["fields"]["db_api_key"], fp(KEY));
 }

@@ -6,8 +6,6 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::Waker;
 use std::time::Instant;
 
-use crossbeam_channel::Sender;
-
 /// A write failure as the writer thread reports it to flushes and to the guard: what
 /// failed, and the storage error behind it, kept whole (it becomes the
 /// [`source`](std::error::Error::source) of the caller's `AuditError`).
@@ -70,33 +68,22 @@ pub(crate) struct PendingFlush {
     pub reply: Reply,
 }
 
-/// Where the writer sends a flush's answer.
+/// Where the writer sends a flush's answer: the [`Slot`] a thread blocks on or a
+/// task's waker is registered with.
 #[derive(Debug)]
-pub(crate) enum Reply {
-    /// A thread waiting on a channel ([`Queue::flush`](super::Queue::flush)).
-    Channel(Sender<FlushReply>),
-    /// A [`Slot`]: a blocked thread or a task's waker ([`crate::Flush`]).
-    Slot(Arc<Slot>),
-}
+pub(crate) struct Reply(pub Arc<Slot>);
 
 impl Reply {
     /// Answers; whoever asked may have given up already.
     pub(crate) fn send(&self, answer: FlushReply) {
-        match self {
-            Reply::Channel(tx) => {
-                let _ = tx.try_send(answer);
-            }
-            Reply::Slot(slot) => slot.fill(Fill::Answer(answer)),
-        }
+        self.0.fill(Fill::Answer(answer));
     }
 }
 
 impl Drop for Reply {
     /// A request dropped unanswered (the writer thread ended) still wakes its waiter.
     fn drop(&mut self) {
-        if let Reply::Slot(slot) = self {
-            slot.fill(Fill::Gone);
-        }
+        self.0.fill(Fill::Gone);
     }
 }
 

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crossbeam_channel::{RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Sender, TrySendError};
 use tracing_audit_core::Event;
 
 use super::Overflow;
-use super::control::{Control, Fill, FlushReply, Reply, Slot};
+use super::control::{Control, Fill, Reply, Slot};
 use super::shared::{LossReason, Shared};
 use crate::error::{AuditError, ErrorKind};
 
@@ -69,20 +69,15 @@ impl Queue {
 
     /// Waits until every event sent before this call is durable, or `deadline`.
     pub(crate) fn flush(&self, deadline: Instant) -> Result<(), AuditError> {
-        let (tx, rx) = crossbeam_channel::bounded::<FlushReply>(1);
-        self.ask_flush(Reply::Channel(tx))?;
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(answer) => self.flush_answer(Fill::Answer(answer)),
-            Err(RecvTimeoutError::Timeout) => self.flush_answer(Fill::Expired),
-            Err(RecvTimeoutError::Disconnected) => self.flush_answer(Fill::Gone),
-        }
+        let slot = self.flush_slot()?;
+        self.flush_answer(slot.wait(deadline))
     }
 
     /// Asks the writer for a flush answered in a [`Slot`] (for a task or a thread
     /// that waits on it).
     pub(crate) fn flush_slot(&self) -> Result<Arc<Slot>, AuditError> {
         let slot = Arc::new(Slot::default());
-        self.ask_flush(Reply::Slot(Arc::clone(&slot)))?;
+        self.ask_flush(Reply(Arc::clone(&slot)))?;
         Ok(slot)
     }
 
