@@ -35,6 +35,11 @@ pub enum ErrorKind {
     Corrupt,
     /// A record's value cannot be encoded (for example a non-finite float).
     Encode,
+    /// A signature by the expected key is there but does not verify: the signed
+    /// text or the signature was altered (a [`note`](crate::note) or cosignature).
+    BadSignature,
+    /// A signed note carries no signature by the expected key (its name and key id).
+    NoSignature,
 }
 
 impl Error {

@@ -21,6 +21,9 @@
 //! - [`merkle`] is the RFC 6962 Merkle tree over the records' hashes: an incremental
 //!   [`merkle::Frontier`], inclusion and consistency proofs and their verification
 //!   (not yet maintained or recorded by the writer).
+//! - [`note`] reads and writes the C2SP transparency-log texts with Ed25519 keys:
+//!   signed notes, checkpoints, witness cosignatures, proof files and witness
+//!   requests (not yet used by the writer or by verification).
 //!
 //! # Example
 //!
@@ -61,6 +64,7 @@ mod error;
 mod key;
 mod lock;
 pub mod merkle;
+pub mod note;
 mod parse;
 mod reader;
 mod record;
