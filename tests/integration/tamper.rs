@@ -230,7 +230,7 @@ fn truncate_middle_segment(dir: &Path) -> (String, u64) {
 fn reformat_whitespace(dir: &Path) -> (String, u64) {
     let f = |dir| {
         edit_line(dir, 1, 4, |l| {
-            l.replacen("{\"v\":1,\"seq\":", "{ \"v\": 1, \"seq\": ", 1)
+            l.replacen("{\"v\":2,\"seq\":", "{ \"v\": 2, \"seq\": ", 1)
         })
     };
     f(dir)
