@@ -12,7 +12,11 @@
 //! - `AUDIT_HMAC_KEY_FILE`: the key file; when unset, `<storage path>.key` is used,
 //!   and created (mode 0600) if it does not exist.
 //! - `AUDIT_ROTATION`: `daily`, `hourly`, `size:64KiB`, one period and one size comma-separated (`daily,size:64MiB`), or `never`.
-//! - `AUDIT_FSYNC`, `AUDIT_OVERFLOW`, `AUDIT_SERVICE`: as for `init_from_env`.
+//! - `AUDIT_SIGNING_KEY_FILE`: the checkpoint signing key (`audit keygen --signing
+//!   FILE`); with it the writer signs checkpoints, and the quickstart checks the
+//!   trail against the last one with the verifier key `FILE.pub`.
+//! - `AUDIT_FSYNC`, `AUDIT_OVERFLOW`, `AUDIT_SERVICE`, `AUDIT_CHECKPOINT_*`: as for
+//!   `init_from_env`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -154,7 +158,19 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     });
     guard.shutdown()?;
 
-    let report = verify_dir(&dir, &VerifyOptions::new().key(key))?;
+    let mut opts = VerifyOptions::new().key(key);
+    let signing = std::env::var_os("AUDIT_SIGNING_KEY_FILE").filter(|v| !v.is_empty());
+    if let Some(signing) = &signing {
+        let mut pubkey = signing.clone();
+        pubkey.push(".pub");
+        let checkpoint = dir.join("checkpoint");
+        opts = opts
+            .pubkey(tracing_audit::note::VerifierKey::from_file(
+                pubkey.as_ref(),
+            )?)
+            .checkpoint("checkpoint", std::fs::read_to_string(&checkpoint)?);
+    }
+    let report = verify_dir(&dir, &opts)?;
     println!(
         "audit verify: {} records in {} segment(s): {}",
         report.records,
@@ -170,8 +186,15 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
             ),
         }
     );
+    let checkpoint_args = signing.map_or_else(String::new, |s| {
+        format!(
+            " --pubkey {}.pub --checkpoint {}",
+            PathBuf::from(s).display(),
+            dir.join("checkpoint").display()
+        )
+    });
     println!(
-        "verify it yourself: cargo run -p tracing-audit-cli -- verify {} --key-file {}",
+        "verify it yourself: cargo run -p tracing-audit-cli -- verify {} --key-file {}{checkpoint_args}",
         dir.display(),
         key_path.display()
     );

@@ -97,10 +97,18 @@ pub mod storage {
         AppendFile, FileStorage, LockGuard, ReadFile, Storage, TryLock,
     };
     pub use tracing_audit_core::{
-        Actor, Appended, Durability, Entry, Error, ErrorKind, Event, FORMAT_VERSION, FieldValue,
-        Gap, Key, Limits, MAX_LINE_BYTES, Opened, Outcome, PartialAppend, Period, Record,
-        RecordKind, Records, Rotation, SegmentName, Stream, Timestamp, Writer, WriterConfig,
+        Actor, Appended, Checkpoints, Durability, Entry, Error, ErrorKind, Event, FORMAT_VERSION,
+        FieldValue, Gap, Key, Limits, MAX_LINE_BYTES, Opened, Outcome, PartialAppend, Period,
+        Record, RecordKind, Records, Rotation, SegmentName, Stream, Timestamp, Writer,
+        WriterConfig,
     };
+}
+
+/// Signed checkpoints and their keys (C2SP signed notes), and the Merkle tree
+/// they commit to: what auditors check with a public key alone.
+pub mod note {
+    pub use tracing_audit_core::merkle;
+    pub use tracing_audit_core::note::*;
 }
 
 /// Verifying a trail: what `audit verify` does.

@@ -62,6 +62,13 @@ pub fn report_json(report: &Report) -> serde_json::Value {
         "segments": report.segments.len(),
         "skipped_segments": report.skipped_segments,
         "mac_checked": report.mac_checked,
+        "macs_unchecked": report.macs_unchecked,
+        "stream": report.stream,
+        "service": report.service,
+        "tree": report.tree.map(|(size, root)| serde_json::json!({"size": size, "root": hex::encode(root)})),
+        "checkpoint_records": report.checkpoint_records,
+        "signatures_checked": report.signatures_checked,
+        "checkpoint_verified": report.checkpoint_verified,
         "first_failure": report.first_failure().map(failure),
         "failures": report.failures.iter().map(failure).collect::<Vec<_>>(),
     })

@@ -5,11 +5,15 @@
 //! directory with no segment at all, and a key other than the trail's), 3 when the
 //! records are intact but the end of the trail is not proven.
 
+mod prove;
+mod witness;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tracing_audit_cli::terminal_safe;
 
 use std::io::Write as _;
+use tracing_audit_core::note::{SigningKey, VerifierKey};
 use tracing_audit_core::{End, Key, Report, Timestamp, VerifyOptions, verify_dir};
 
 use clap::{Parser, Subcommand};
@@ -63,15 +67,57 @@ enum Command {
         /// Print one JSON object instead of the text report.
         #[arg(long)]
         json: bool,
+        /// The checkpoint signer's verifier key (`FILE.pub` of `audit keygen
+        /// --signing FILE`): checks the signatures of the trail's checkpoints and of
+        /// --checkpoint.
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
+        /// A checkpoint copied out of the host (needs --pubkey): the trail must
+        /// extend it. Finds records cut off the end (truncated), history rewritten
+        /// (checkpoint_mismatch) and a directory rolled back or forked (inconsistent).
+        #[arg(long, value_name = "FILE", requires = "pubkey")]
+        checkpoint: Option<PathBuf>,
+        /// A witness's verifier key: --checkpoint must carry its cosignature
+        /// (repeatable).
+        #[arg(long = "witness-key", value_name = "FILE", requires = "checkpoint")]
+        witness_keys: Vec<PathBuf>,
     },
-    /// Write a new random HMAC key to FILE (mode 0600; refuses to overwrite).
+    /// Write a new random HMAC key to FILE and the verifier's copy to
+    /// FILE.verifier (both mode 0600; refuses to overwrite), or with --signing an
+    /// Ed25519 checkpoint signing key to FILE (0600) and its verifier key to
+    /// FILE.pub.
+    ///
+    /// The writer replaces FILE with each new key epoch's key; FILE.verifier keeps
+    /// the initial key, from which every epoch's key is derived: move it off the
+    /// host (it is what `audit verify --key-file` needs to check every record).
+    #[command(verbatim_doc_comment)]
     Keygen {
         /// Where to write the key.
         file: PathBuf,
+        /// Write an Ed25519 signing key for checkpoints instead of an HMAC key.
+        #[arg(long)]
+        signing: bool,
+        /// The signer name in checkpoint signatures (with --signing; default: the
+        /// host name, or `audit`).
+        #[arg(long, requires = "signing")]
+        name: Option<String>,
     },
     /// Check or list an action catalog (see docs/CATALOG.md).
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Prove that a record is in a signed checkpoint's tree, or that a checkpoint
+    /// extends an older one, and print the proof (exit 0; 1: the trail does not
+    /// match the checkpoint; 2: usage or I/O).
+    #[command(long_about = prove::PROVE_HELP)]
+    Prove(prove::ProveArgs),
+    /// Check a proof printed by `audit prove`, with the log's verifier key (exit 0
+    /// valid; 1 invalid, naming the failed check; 2 usage or I/O).
+    #[command(long_about = prove::VERIFY_PROOF_HELP)]
+    VerifyProof(prove::VerifyProofArgs),
+    /// Witness a log (c2sp.org/tlog-witness): cosign its checkpoints only when
+    /// consistent with every one cosigned before.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
 }
 
 #[derive(Subcommand)]
@@ -195,10 +241,34 @@ fn main() -> ExitCode {
             from,
             to,
             json,
+            pubkey,
+            checkpoint,
+            witness_keys,
         } => {
             let key = match key_file.as_deref().map(Key::from_file).transpose() {
                 Ok(k) => k,
                 Err(e) => return usage_error(&e),
+            };
+            let pubkey = match pubkey.as_deref().map(VerifierKey::from_file).transpose() {
+                Ok(k) => k,
+                Err(e) => return usage_error(&e),
+            };
+            let mut witnesses = Vec::new();
+            for w in &witness_keys {
+                match VerifierKey::from_file(w) {
+                    Ok(k) => witnesses.push(k),
+                    Err(e) => return usage_error(&e),
+                }
+            }
+            if checkpoint.is_some() && (from.is_some() || to.is_some()) {
+                eprintln!(
+                    "audit verify: --checkpoint checks the whole trail against the checkpoint; expected no --from/--to with it, found a window"
+                );
+                return ExitCode::from(2);
+            }
+            let copied = match checkpoint.as_deref().map(read_note_file).transpose() {
+                Ok(c) => c,
+                Err(code) => return code,
             };
             if !dir.is_dir() {
                 eprintln!(
@@ -235,6 +305,9 @@ fn main() -> ExitCode {
             opts.key = key;
             opts.from = from;
             opts.to = to;
+            opts.pubkey = pubkey;
+            opts.witnesses = witnesses;
+            opts.checkpoint = copied;
             let report = match verify_dir(&dir, &opts) {
                 Ok(r) => r,
                 Err(e) => return usage_error(&e),
@@ -269,18 +342,109 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Command::Keygen { file } => match Key::generate().and_then(|k| {
-            k.write_new_file(&file)?;
-            Ok(k)
-        }) {
-            Ok(k) => {
-                println!("wrote a new key (key id {}) to {}", k.id(), file.display());
-                ExitCode::SUCCESS
+        Command::Keygen {
+            file,
+            signing: true,
+            name,
+        } => {
+            let name = name.unwrap_or_else(default_signer_name);
+            match SigningKey::generate(&name).and_then(|k| {
+                k.write_new_files(&file)?;
+                Ok(k)
+            }) {
+                Ok(k) => {
+                    println!(
+                        "wrote a new checkpoint signing key to {} and its verifier key to {}.pub:\n  {}\nGive the writer AUDIT_SIGNING_KEY_FILE={}; give auditors the verifier key.",
+                        file.display(),
+                        file.display(),
+                        k.verifier(),
+                        file.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => usage_error(&e),
             }
-            Err(e) => usage_error(&e),
-        },
+        }
+        Command::Keygen { file, .. } => {
+            let mut verifier = file.clone().into_os_string();
+            verifier.push(".verifier");
+            let verifier = PathBuf::from(verifier);
+            let written = Key::generate().and_then(|k| {
+                k.write_new_file(&verifier)?;
+                if let Err(e) = k.write_new_file(&file) {
+                    // Not half a pair: the verifier copy alone is of no use.
+                    let _ = std::fs::remove_file(&verifier);
+                    return Err(e);
+                }
+                Ok(k)
+            });
+            match written {
+                Ok(k) => {
+                    println!(
+                        "wrote a new key (key id {}) to {} (the writer's: it replaces the file with each new key epoch's key) and its verifier copy to {} (the initial key: keep it off the host; `audit verify --key-file` needs it to check every epoch)",
+                        k.id(),
+                        file.display(),
+                        verifier.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => usage_error(&e),
+            }
+        }
         Command::Catalog(cmd) => catalog(cmd),
+        Command::Prove(args) => prove::prove(args),
+        Command::VerifyProof(args) => prove::verify_proof(args),
+        Command::Witness(cmd) => witness::witness(cmd),
     }
+}
+
+/// The signer name `audit keygen --signing` uses by default: the host name (as
+/// the kernel reports it), or `audit`.
+fn default_signer_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty() && !h.contains(['+', ' ']))
+        .unwrap_or_else(|| "audit".to_owned())
+}
+
+/// Reads a signed note (a checkpoint) given on the command line: a regular file
+/// of at most 1 MiB, as text. Returns its name and text.
+fn read_note_file(path: &std::path::Path) -> Result<(String, String), ExitCode> {
+    use std::io::Read as _;
+    let fail = |what: String| {
+        eprintln!(
+            "audit: {}: {}",
+            terminal_safe(&path.display().to_string()),
+            terminal_safe(&what)
+        );
+        ExitCode::from(2)
+    };
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(fail("expected a regular file".to_owned()));
+    }
+    let mut bytes = Vec::new();
+    file.take(tracing_audit_core::note::MAX_NOTE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    if bytes.len() > tracing_audit_core::note::MAX_NOTE_BYTES {
+        return Err(fail(format!(
+            "expected a signed note of at most {} bytes, found a larger file",
+            tracing_audit_core::note::MAX_NOTE_BYTES
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        fail("expected a signed note (UTF-8 text), found binary content".to_owned())
+    })?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok((name, text))
 }
 
 /// The key id in the trail's first `open` record, if it can be read (a trail that
@@ -318,6 +482,42 @@ fn print_text(
             out,
             "  WARNING: no key given (--key-file): MACs NOT checked; hashes, links and order only"
         )?,
+    }
+    if let Some(stream) = &report.stream {
+        writeln!(
+            out,
+            "  stream {} of service {}",
+            terminal_safe(stream),
+            terminal_safe(report.service.as_deref().unwrap_or("?"))
+        )?;
+    }
+    if report.macs_unchecked > 0 {
+        writeln!(
+            out,
+            "  WARNING: {} record(s) of key epochs before the key given: their MACs NOT checked (give the initial key, FILE.verifier of `audit keygen`)",
+            report.macs_unchecked
+        )?;
+    }
+    if report.checkpoint_records > 0 {
+        if report.signatures_checked == report.checkpoint_records {
+            writeln!(
+                out,
+                "  {} checkpoint(s) in the trail, every signature checked",
+                report.checkpoint_records
+            )?;
+        } else {
+            writeln!(
+                out,
+                "  {} checkpoint(s) in the trail, roots checked, signatures NOT checked (give --pubkey)",
+                report.checkpoint_records
+            )?;
+        }
+    }
+    if let Some(size) = report.checkpoint_verified {
+        writeln!(
+            out,
+            "  the trail extends the checkpoint given ({size} records, signature checked)"
+        )?;
     }
     if report.skipped_segments > 0 {
         writeln!(

@@ -93,7 +93,8 @@ fn intact_trail_exits_0_with_a_per_segment_report() {
 fn tampered_trail_exits_1_and_json_pinpoints_the_first_failure() {
     let f = fixture(20);
     let seg = segments(&f.dir)[1].clone();
-    tamper_line(&seg, 2);
+    // Line 3: after the open record and the epoch record of the rotation.
+    tamper_line(&seg, 3);
     let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key), "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -109,14 +110,14 @@ fn tampered_trail_exits_1_and_json_pinpoints_the_first_failure() {
     let first = &v["first_failure"];
     assert_eq!(first["kind"], "hash_mismatch");
     assert_eq!(first["file"], seg.file_name().unwrap().to_str().unwrap());
-    assert_eq!(first["line"], 2);
+    assert_eq!(first["line"], 3);
     assert!(first["seq"].is_u64());
 
     let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key)]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text.contains("INVALID") && text.contains("line 2 seq"),
+        text.contains("INVALID") && text.contains("line 3 seq"),
         "{text}"
     );
     assert!(text.contains("TAMPERING OR CORRUPTION FOUND"), "{text}");

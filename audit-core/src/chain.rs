@@ -22,6 +22,8 @@ pub(crate) struct Chain {
     pub resync: bool,
     /// Whether the previous segment (if any) ended with a seal.
     pub prev_sealed: bool,
+    /// The key epoch of the previous record (0 before the first).
+    pub epoch: u64,
 }
 
 impl Chain {
@@ -32,6 +34,7 @@ impl Chain {
             prev: ZERO_HASH,
             resync: false,
             prev_sealed: true,
+            epoch: 0,
         }
     }
 

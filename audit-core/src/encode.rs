@@ -55,12 +55,12 @@ impl Limits {
 pub(crate) struct Header<'a> {
     pub seq: u64,
     pub ts: Timestamp,
-    pub epoch: u32,
+    pub epoch: u64,
     pub prev: &'a [u8; 32],
     pub kind: RecordKind,
 }
 
-/// Writes the header: `{"v":1,"seq":N,"ts":"…","epoch":E,"prev":"…","kind":"…"`.
+/// Writes the header: `{"v":2,"seq":N,"ts":"…","epoch":E,"prev":"…","kind":"…"`.
 pub(crate) fn begin(out: &mut Vec<u8>, h: &Header<'_>, ts_cache: &mut TsCache) {
     let mut ib = itoa::Buffer::new();
     out.extend_from_slice(b"{\"v\":");
@@ -154,6 +154,21 @@ pub(crate) fn str_field(out: &mut Vec<u8>, name: &'static str, value: &str, limi
 pub(crate) fn u64_field(out: &mut Vec<u8>, name: &'static str, value: u64) {
     key(out, name);
     out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// Writes `,"name":["<64 hex>",…]`.
+pub(crate) fn hex_array_field(out: &mut Vec<u8>, name: &'static str, values: &[[u8; 32]]) {
+    key(out, name);
+    out.push(b'[');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        push_hex(out, v);
+        out.push(b'"');
+    }
+    out.push(b']');
 }
 
 fn opt_field(out: &mut Vec<u8>, name: &'static str, value: Option<&str>, limits: &Limits) {

@@ -9,6 +9,9 @@ use crate::segment::SegmentName;
 use crate::timestamp::{Timestamp, TsCache};
 use crate::{ErrorKind, FailureKind, Key, Stream, VerifyOptions, Writer, WriterConfig, verify_dir};
 
+/// The stream id of the crafted segments.
+const STREAM: &str = "0123456789abcdef0123456789abcdef";
+
 fn key() -> Key {
     Key::from_bytes([7; 32])
 }
@@ -41,7 +44,7 @@ fn segment(dir: &Path, first_seq: u64, prev: [u8; 32], kinds: &[RecordKind]) -> 
     for (i, kind) in kinds.iter().enumerate() {
         let extra = match kind {
             RecordKind::Open => format!(
-                r#","segment":"{}","service":"t","key_id":"{}","reason":"start","writer":"t""#,
+                r#","segment":"{}","service":"t","stream":"{STREAM}","key_id":"{}","reason":"start","writer":"t""#,
                 name.file_name,
                 key().id()
             ),
@@ -70,7 +73,7 @@ fn a_line_longer_than_the_maximum_is_one_malformed_line_with_its_position() {
         0,
         &ZERO_HASH,
         RecordKind::Open,
-        &format!(r#","segment":"{}""#, name.file_name),
+        &format!(r#","segment":"{}","stream":"{STREAM}""#, name.file_name),
     );
     let mut content = open;
     content.resize(content.len() + MAX_LINE_BYTES + 1, b'x');

@@ -16,7 +16,20 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 /// The domain-separation prefix hashed in front of the key to form its id.
 const KEY_ID_DOMAIN: &[u8] = b"audit-trail key id v1\n";
 
+/// The domain-separation label of the epoch key derivation (docs/FORMAT.md §5).
+const EPOCH_DOMAIN: &[u8] = b"audit-trail epoch v2\n";
+
+/// The first line of a version 2 (evolving) key file.
+const KEY_FILE_V2: &str = "tracing-audit key v2";
+
 /// A 32-byte HMAC-SHA256 key for one key epoch.
+///
+/// A stream's key evolves: the key of epoch `e + 1` is derived one-way from the
+/// key of epoch `e` ([`Key::next_epoch`]), so whoever holds today's key cannot
+/// compute yesterday's, and cannot forge yesterday's records. A `Key` carries its
+/// [`epoch`](Key::epoch), the [`id`](Key::id) of the stream's *initial* key (epoch
+/// 0, the same in every epoch) and the fingerprint subkey derived once from the
+/// initial key (so fingerprints of redacted values correlate across epochs).
 ///
 /// The key material is erased from memory when the `Key` is dropped. Neither
 /// `Debug` nor any record ever shows it: trails carry only the [`Key::id`].
@@ -24,21 +37,83 @@ const KEY_ID_DOMAIN: &[u8] = b"audit-trail key id v1\n";
 pub struct Key {
     bytes: Zeroizing<[u8; 32]>,
     id: String,
-    mac: HmacSha256,
+    /// The keyed HMAC state: as good as the key for forging MACs, so it lives at a
+    /// fixed heap address and is overwritten when the key is dropped.
+    mac: Box<HmacSha256>,
+    epoch: u64,
+    fingerprint: Zeroizing<[u8; 32]>,
 }
 
 impl Key {
-    /// Builds a key from its 32 bytes.
+    /// Builds the initial key (epoch 0) of a stream from its 32 bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> Key {
         let bytes = Zeroizing::new(bytes);
         let mut h = Sha256::new();
         h.update(KEY_ID_DOMAIN);
         h.update(&bytes[..]);
         let id = hex::encode(&h.finalize()[..8]);
-        // Infallible: HMAC accepts keys of any length.
-        let mac = <HmacSha256 as hmac::digest::KeyInit>::new_from_slice(&bytes[..])
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        Key { bytes, id, mac }
+        let mac = hmac_key(&bytes);
+        let mut fingerprint = Zeroizing::new([0u8; 32]);
+        let mut m = (*mac).clone();
+        m.update(b"audit-trail fingerprint v1");
+        fingerprint.copy_from_slice(&m.finalize().into_bytes());
+        Key {
+            bytes,
+            id,
+            mac,
+            epoch: 0,
+            fingerprint,
+        }
+    }
+
+    /// The key epoch this key MACs records of: 0 for a stream's initial key.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The key of the next epoch:
+    /// `K(e+1) = HMAC-SHA256(K(e), "audit-trail epoch v2\n" ‖ be64(e + 1))`.
+    ///
+    /// One-way: nothing computed from the new key gives back this one. The key id
+    /// and the fingerprint subkey stay those of the initial key.
+    ///
+    /// # Panics
+    /// Never in practice: after epoch `u64::MAX` the epoch saturates.
+    pub fn next_epoch(&self) -> Key {
+        let next = self.epoch.saturating_add(1);
+        let mut m = (*self.mac).clone();
+        m.update(EPOCH_DOMAIN);
+        m.update(&next.to_be_bytes());
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        bytes.copy_from_slice(&m.finalize().into_bytes());
+        let mac = hmac_key(&bytes);
+        Key {
+            bytes,
+            id: self.id.clone(),
+            mac,
+            epoch: next,
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+
+    /// The key of `epoch`, derived forward from this one; `None` when `epoch` is
+    /// earlier than this key's (the derivation is one-way).
+    pub fn at_epoch(&self, epoch: u64) -> Option<Key> {
+        if epoch < self.epoch {
+            return None;
+        }
+        let mut key = self.clone();
+        while key.epoch < epoch {
+            key = key.next_epoch();
+        }
+        Some(key)
+    }
+
+    /// The subkey keyed fingerprints of redacted values are made with:
+    /// `HMAC-SHA256(K(0), "audit-trail fingerprint v1")`, derived once from the
+    /// initial key and carried unchanged through every epoch.
+    pub fn fingerprint_key(&self) -> Key {
+        Key::from_bytes(*self.fingerprint)
     }
 
     /// Generates a fresh random key from the operating system's generator.
@@ -151,7 +226,128 @@ impl Key {
             )
             .at(path));
         };
-        Key::from_hex(text).map_err(|e| e.at(path))
+        Key::from_text(text).map_err(|e| e.at(path))
+    }
+
+    /// Parses either key file format: the initial key (64 hexadecimal characters on
+    /// one line), or an evolved key (version 2: its epoch, the initial key's id and
+    /// fingerprint subkey, and the epoch's key; docs/FORMAT.md §5).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Key`] naming the line and what was found instead.
+    pub fn from_text(text: &str) -> Result<Key> {
+        if !text.starts_with(KEY_FILE_V2) {
+            return Key::from_hex(text);
+        }
+        let mut lines = text.lines();
+        lines.next();
+        let mut field = |n: usize, name: &str| -> Result<String> {
+            let line = lines.next().unwrap_or_default();
+            line.strip_prefix(name)
+                .and_then(|r| r.strip_prefix(' '))
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Key,
+                        format!(
+                            "line {n} of the version 2 key file: expected `{name} <value>`, found {:?}",
+                            line.chars().take(40).collect::<String>()
+                        ),
+                    )
+                })
+        };
+        let epoch_text = field(2, "epoch")?;
+        let id = field(3, "id")?;
+        let fp = Zeroizing::new(field(4, "fingerprint")?);
+        let key_hex = Zeroizing::new(field(5, "key")?);
+        let epoch = epoch_text.parse::<u64>().map_err(|_| {
+            Error::new(
+                ErrorKind::Key,
+                format!("line 2 of the version 2 key file: expected an epoch number, found {epoch_text:?}"),
+            )
+        })?;
+        if id.len() != 16 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(Error::new(
+                ErrorKind::Key,
+                format!(
+                    "line 3 of the version 2 key file: expected a key id of 16 lowercase hexadecimal characters, found {id:?}"
+                ),
+            ));
+        }
+        let mut fingerprint = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(fp.as_str(), &mut fingerprint[..]).map_err(|e| {
+            Error::new(
+                ErrorKind::Key,
+                format!("line 4 of the version 2 key file: expected 64 hexadecimal characters, found {e}"),
+            )
+        })?;
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(key_hex.as_str(), &mut bytes[..]).map_err(|e| {
+            Error::new(
+                ErrorKind::Key,
+                format!("line 5 of the version 2 key file: expected 64 hexadecimal characters, found {e}"),
+            )
+        })?;
+        let mac = hmac_key(&bytes);
+        Ok(Key {
+            bytes,
+            id,
+            mac,
+            epoch,
+            fingerprint,
+        })
+    }
+
+    /// The key file text of this key: the initial key's 64 hexadecimal
+    /// characters at epoch 0, the version 2 form after it.
+    fn file_text(&self) -> Zeroizing<String> {
+        if self.epoch == 0 {
+            let mut text = Zeroizing::new(hex::encode(&self.bytes[..]));
+            text.push('\n');
+            return text;
+        }
+        Zeroizing::new(format!(
+            "{KEY_FILE_V2}\nepoch {}\nid {}\nfingerprint {}\nkey {}\n",
+            self.epoch,
+            self.id,
+            Zeroizing::new(hex::encode(&self.fingerprint[..])).as_str(),
+            Zeroizing::new(hex::encode(&self.bytes[..])).as_str(),
+        ))
+    }
+
+    /// Replaces the key file at `path` with this key, atomically: a new file (mode
+    /// 0600) beside it is written and fsynced, renamed over `path`, and the
+    /// directory fsynced. The old file's content is gone once the rename is
+    /// durable (the file system may keep freed blocks: keep key files on an
+    /// encrypted volume).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] naming the file; `path` is then unchanged.
+    pub fn replace_file(&self, path: &Path) -> Result<()> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map_or_else(|| "key".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = dir.join(format!(".{name}.new"));
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+            .map_err(|e| Error::io(&tmp, "cannot create the new key file", e))?;
+        f.write_all(self.file_text().as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&tmp, "cannot write the new key file", e))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot replace key file", e))?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(dir, "cannot fsync directory", e))
     }
 
     /// Writes this key to a new file with mode 0600, refusing to overwrite one.
@@ -165,29 +361,28 @@ impl Key {
             .mode(0o600)
             .open(path)
             .map_err(|e| Error::io(path, "cannot create key file", e))?;
-        let mut text = Zeroizing::new(hex::encode(&self.bytes[..]));
-        text.push('\n');
-        f.write_all(text.as_bytes())
+        f.write_all(self.file_text().as_bytes())
             .and_then(|()| f.sync_all())
             .map_err(|e| Error::io(path, "cannot write key file", e))
     }
 
     /// The key id: the first 16 hexadecimal characters of
-    /// `SHA-256("audit-trail key id v1\n" ‖ key)`. Safe to publish.
+    /// `SHA-256("audit-trail key id v1\n" ‖ key)` of the stream's *initial* key
+    /// (the same in every epoch). Safe to publish.
     pub fn id(&self) -> &str {
         &self.id
     }
 
     /// `HMAC-SHA256(key, hash)`, the `mac` of a record whose `hash` is given.
     pub fn mac(&self, hash: &[u8; 32]) -> [u8; 32] {
-        let mut m = self.mac.clone();
+        let mut m = (*self.mac).clone();
         m.update(hash);
         m.finalize().into_bytes().into()
     }
 
     /// `HMAC-SHA256(key, data)` over any bytes.
     pub fn mac_bytes(&self, data: &[u8]) -> [u8; 32] {
-        let mut m = self.mac.clone();
+        let mut m = (*self.mac).clone();
         m.update(data);
         m.finalize().into_bytes().into()
     }
@@ -205,10 +400,32 @@ impl Key {
     }
 }
 
+/// An HMAC-SHA256 instance keyed with `bytes`.
+fn hmac_key(bytes: &[u8; 32]) -> Box<HmacSha256> {
+    // Infallible: HMAC accepts keys of any length.
+    Box::new(
+        <HmacSha256 as hmac::digest::KeyInit>::new_from_slice(&bytes[..])
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
+    )
+}
+
+impl Drop for Key {
+    /// Overwrites the keyed HMAC state in place (the key bytes are `Zeroizing`):
+    /// the `hmac` crate does not zeroise, and its precomputed inner and outer
+    /// states would let whoever reads freed memory MAC records with this key.
+    fn drop(&mut self) {
+        *self.mac = <HmacSha256 as hmac::digest::KeyInit>::new_from_slice(&[0u8; 32])
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        // Keeps the store from being removed as dead.
+        std::hint::black_box(&*self.mac);
+    }
+}
+
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Key")
             .field("id", &self.id)
+            .field("epoch", &self.epoch)
             .finish_non_exhaustive()
     }
 }

@@ -20,10 +20,10 @@
 //!   default; `FaultStorage` with the `fault-injection` feature, for tests).
 //! - [`merkle`] is the RFC 6962 Merkle tree over the records' hashes: an incremental
 //!   [`merkle::Frontier`], inclusion and consistency proofs and their verification
-//!   (not yet maintained or recorded by the writer).
+//!   (maintained by the writer, recorded in every `seal`, checked by verification).
 //! - [`note`] reads and writes the C2SP transparency-log texts with Ed25519 keys:
 //!   signed notes, checkpoints, witness cosignatures, proof files and witness
-//!   requests (not yet used by the writer or by verification).
+//!   requests. The writer signs checkpoints with them; verification checks them.
 //!
 //! # Example
 //!
@@ -146,6 +146,7 @@ pub use segment::SegmentName;
 pub use timestamp::Timestamp;
 pub use verify::{End, Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir};
 pub use writer::{
-    Appended, Durability, Opened, PartialAppend, Period, Rotation, Writer, WriterConfig,
-    parse_duration,
+    Appended, Checkpoints, DEFAULT_CHECKPOINT_HEARTBEAT, DEFAULT_CHECKPOINT_INTERVAL,
+    DEFAULT_EPOCH_INTERVAL, Durability, Opened, PartialAppend, Period, Rotation, Writer,
+    WriterConfig, parse_duration,
 };

@@ -13,7 +13,7 @@ use crate::parse::{header, split_line};
 use crate::record::RecordKind;
 use crate::segment::{Line, LineReader, SegmentName, list_segments, segment_path};
 use crate::storage::{FileStorage, Storage};
-use crate::verify::{Failure, FailureKind, SegmentScan};
+use crate::verify::{EpochKeys, Failure, FailureKind, Integrity, SegmentScan};
 
 /// A stream directory opened for reading: its segments, in stream order, as they
 /// were when it was opened.
@@ -173,7 +173,7 @@ impl Record {
 /// [`crate::MAX_LINE_BYTES`] is an error item, never buffered.
 pub struct Records<'s> {
     stream: &'s Stream,
-    key: Option<Key>,
+    integ: Integrity,
     verify: bool,
     next_segment: usize,
     reader: Option<(LineReader, SegmentScan, Arc<str>)>,
@@ -197,7 +197,10 @@ impl<'s> Records<'s> {
     fn new(stream: &'s Stream, key: Option<Key>, verify: bool) -> Records<'s> {
         Records {
             stream,
-            key,
+            integ: Integrity {
+                keys: key.map(EpochKeys::new),
+                ..Integrity::default()
+            },
             verify,
             next_segment: 0,
             reader: None,
@@ -249,7 +252,7 @@ impl<'s> Records<'s> {
                 &lines,
                 name,
                 &mut self.chain,
-                self.key.as_ref(),
+                &mut self.integ,
                 &mut self.failures,
             );
         }

@@ -4,8 +4,9 @@ use std::borrow::Cow;
 
 use crate::timestamp::Timestamp;
 
-/// The format version written in every record's `v` field.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version written in every record's `v` field. Verifiers read
+/// versions 1 and 2 (docs/FORMAT.md §7).
+pub const FORMAT_VERSION: u32 = 2;
 
 pub use tracing_audit_schema::{Member, Outcome};
 
@@ -274,6 +275,10 @@ pub enum RecordKind {
     Gap,
     /// An audit event.
     Event,
+    /// A signed checkpoint of the stream's Merkle tree (version 2).
+    Checkpoint,
+    /// The key epoch advanced (version 2).
+    Epoch,
 }
 
 impl RecordKind {
@@ -285,6 +290,8 @@ impl RecordKind {
             RecordKind::Recovery => "recovery",
             RecordKind::Gap => "gap",
             RecordKind::Event => "event",
+            RecordKind::Checkpoint => "checkpoint",
+            RecordKind::Epoch => "epoch",
         }
     }
 
@@ -296,6 +303,8 @@ impl RecordKind {
             "recovery" => RecordKind::Recovery,
             "gap" => RecordKind::Gap,
             "event" => RecordKind::Event,
+            "checkpoint" => RecordKind::Checkpoint,
+            "epoch" => RecordKind::Epoch,
             _ => return None,
         })
     }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use tracing_audit_core::note::SigningKey;
 use tracing_audit_core::{Durability, Key, Rotation, WriterConfig};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
@@ -17,7 +18,12 @@ use crate::{AuditBuilder, AuditError, ErrorKind, Overflow};
 /// | `AUDIT_STORAGE_BACKEND` | `local`, the only backend so far | `local` |
 /// | `AUDIT_STORAGE_PATH` | the stream directory, created if missing | `./audit-trail` |
 /// | `AUDIT_SERVICE` | the service name written in every event | the executable's name |
-/// | `AUDIT_HMAC_KEY_FILE` | the key file: 64 hexadecimal characters, mode 0600 or 0400 (`audit keygen FILE` creates one) | none: required |
+/// | `AUDIT_HMAC_KEY_FILE` | the key file, mode 0600 or 0400 (`audit keygen FILE` creates one, and a verifier copy `FILE.verifier` to keep offline); the writer replaces it with each new key epoch's key, so its directory must be writable | none: required |
+/// | `AUDIT_SIGNING_KEY_FILE` | the Ed25519 key that signs checkpoints (`audit keygen --signing FILE` creates one); without it no checkpoint is written and records cut off the end cannot be detected | none (no checkpoints) |
+/// | `AUDIT_CHECKPOINT_INTERVAL` | how often a checkpoint is signed while records arrive | `1s` |
+/// | `AUDIT_CHECKPOINT_HEARTBEAT` | the longest time without a checkpoint, even when idle | `5min` |
+/// | `AUDIT_CHECKPOINT_COPY` | where a copy of every checkpoint goes, comma-separated `dir:/path` (keep it in another trust domain) | none |
+/// | `AUDIT_EPOCH_INTERVAL` | how often the key epoch advances when no rotation does | `1h` |
 /// | `AUDIT_FSYNC` | `batch` (fsync after every batch), `interval:<duration>` such as `interval:200ms`, or `never` | `batch` |
 /// | `AUDIT_ROTATION` | `daily`, `hourly`, `size:<size>` such as `size:64MiB`, one period and one size comma-separated (`daily,size:64MiB`), or `never` | `daily,size:128MiB` |
 /// | `AUDIT_OVERFLOW` | `block` (lossless), `block:<duration>` such as `block:50ms` (then drop, with a `gap` record), or `drop` | `block` |
@@ -46,6 +52,26 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         "AUDIT_HMAC_KEY_FILE",
         "the key file (required; create one with `audit keygen FILE`)",
+    ),
+    (
+        "AUDIT_SIGNING_KEY_FILE",
+        "the Ed25519 key that signs checkpoints (optional but recommended: without it no checkpoint is written, and truncation is not detectable; create one with `audit keygen --signing FILE`)",
+    ),
+    (
+        "AUDIT_CHECKPOINT_INTERVAL",
+        "how often a checkpoint is signed while records arrive (default `1s`)",
+    ),
+    (
+        "AUDIT_CHECKPOINT_HEARTBEAT",
+        "the longest time without a checkpoint, even when idle (default `5min`)",
+    ),
+    (
+        "AUDIT_CHECKPOINT_COPY",
+        "where copies of every checkpoint go, comma-separated `dir:/path` (keep them in another trust domain)",
+    ),
+    (
+        "AUDIT_EPOCH_INTERVAL",
+        "how often the key epoch advances even without a rotation (default `1h`)",
     ),
     (
         "AUDIT_FSYNC",
@@ -173,7 +199,45 @@ impl AuditBuilder {
                 e,
             )
         })?;
-        let mut writer = WriterConfig::new(path, service, key);
+        let mut writer = WriterConfig::new(path, service, key).key_file(&key_file);
+        if let Some(v) = get("AUDIT_SIGNING_KEY_FILE").filter(|v| !v.trim().is_empty()) {
+            let signer = SigningKey::from_file(v.as_ref()).map_err(|e| {
+                AuditError::with_core(
+                    ErrorKind::Config,
+                    "AUDIT_SIGNING_KEY_FILE (`audit keygen --signing FILE` creates one)",
+                    e,
+                )
+            })?;
+            writer = writer.signing_key(signer);
+        }
+        for (var, set) in [
+            ("AUDIT_CHECKPOINT_INTERVAL", 0),
+            ("AUDIT_CHECKPOINT_HEARTBEAT", 1),
+            ("AUDIT_EPOCH_INTERVAL", 2),
+        ] {
+            let Some(v) = get(var) else { continue };
+            let d = tracing_audit_core::parse_duration(&v)
+                .map_err(|e| AuditError::with_core(ErrorKind::Config, var, e))?;
+            writer = match set {
+                0 => writer.checkpoint_interval(d),
+                1 => writer.checkpoint_heartbeat(d),
+                _ => writer.epoch_interval(Some(d)),
+            };
+        }
+        if let Some(v) = get("AUDIT_CHECKPOINT_COPY").filter(|v| !v.trim().is_empty()) {
+            for part in v.split(',') {
+                match part.trim().strip_prefix("dir:") {
+                    Some(d) if !d.is_empty() => writer = writer.checkpoint_copy(d),
+                    _ => {
+                        return Err(bad(
+                            "AUDIT_CHECKPOINT_COPY",
+                            "comma-separated destinations `dir:/path` (the only kind so far)",
+                            part,
+                        ));
+                    }
+                }
+            }
+        }
         if let Some(v) = get("AUDIT_FSYNC") {
             writer.durability = v
                 .parse::<Durability>()

@@ -50,11 +50,10 @@ HEADER = ("v", "seq", "ts", "epoch", "prev", "kind")
 ZERO = "0" * 64
 EPOCH_LABEL = b"audit-trail epoch v2\n"
 KEY_FILE_V2 = "tracing-audit key v2"
-# How many epochs past the key given this verifier derives keys for. The document
-# sets no bound, but deriving K(2^60) would never finish: a record claiming an epoch
-# further on gets `mac_mismatch` (no one can have made its MAC) instead of a hang.
-# At one epoch an hour, 2^20 epochs are 119 years.
-MAX_EPOCHS_AHEAD = 1 << 20
+# How many epochs past the key given this verifier derives keys for (§4 check 5):
+# a record claiming an epoch further on gets `mac_mismatch` (no one can have made
+# its MAC) instead of a hang. At one epoch an hour, 2^24 epochs are 1900 years.
+MAX_EPOCHS_AHEAD = 1 << 24
 
 
 class UsageError(Exception):
@@ -396,7 +395,9 @@ def verify(directory, key=None, pubkey=None, checkpoint=None):
             if keys is not None:
                 derivable, mac_key = keys.key_for(obj["epoch"] if obj is not None else epoch)
                 if derivable and mac_key is None:
-                    macs_unchecked += 1
+                    # A record that failed check 3 is not counted (§4 check 5).
+                    if not failed:
+                        macs_unchecked += 1
                 elif not failed and (mac_key is None or hmac.new(mac_key, digest, hashlib.sha256).hexdigest() != written_mac):
                     fail("mac_mismatch", seq)
                     failed = True
@@ -454,11 +455,14 @@ def verify(directory, key=None, pubkey=None, checkpoint=None):
                 elif isinstance(tree, Frontier):
                     written = frontier_from_seal(obj["tree_size"], obj["frontier"])
                     check("checkpoint_mismatch", written is None or written.size != tree.size or written.hashes != tree.hashes)
-                elif not tree_lost:
-                    # Verification began after seq 0: the tree is taken from the seal.
+                else:
+                    # Verification began after seq 0, or an unreadable line lost the
+                    # tree: it is taken from the seal as written (§4 "After a line").
                     written = frontier_from_seal(obj["tree_size"], obj["frontier"])
                     if written is not None and written.size == seq:
                         tree = written
+                    else:
+                        check("malformed_line", True)
             if kind == "checkpoint":
                 size, root, note_text = obj.get("size"), obj.get("root"), obj.get("note")
                 if size is None or root is None or note_text is None:

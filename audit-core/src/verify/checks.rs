@@ -7,6 +7,7 @@ use crate::key::Key;
 use crate::record::{FORMAT_VERSION, RecordKind};
 use crate::segment::{Line, SegmentName};
 
+use super::integrity::Integrity;
 use super::report::FailureKind;
 
 /// Check 1: a final line without `\n` is a torn tail (a write cut short).
@@ -64,16 +65,72 @@ pub(super) fn mac_mismatch(
     ))
 }
 
-/// Check 5: the format version is one this verifier knows.
-pub(super) fn unknown_version(v: u64) -> Option<String> {
-    (v != u64::from(FORMAT_VERSION))
-        .then(|| format!("expected format version {FORMAT_VERSION}, found {v}"))
+/// Check 5: the format version is one this verifier knows (1 or 2), and not
+/// older than a record before it (a version 2 stream never goes back).
+pub(super) fn unknown_version(v: u64, highest: u64) -> Option<String> {
+    if !(1..=u64::from(FORMAT_VERSION)).contains(&v) {
+        return Some(format!(
+            "expected format version 1 to {FORMAT_VERSION}, found {v}"
+        ));
+    }
+    (v < highest).then(|| {
+        format!("expected format version {highest} (as the records before it), found {v}: a stream never goes back to an older version")
+    })
 }
 
-/// Check 5: the kind is one of the five.
-pub(super) fn unknown_kind(kind_text: &str, kind: Option<RecordKind>) -> Option<String> {
-    kind.is_none()
-        .then(|| format!("expected kind open, seal, recovery, gap or event, found {kind_text:?}"))
+/// Check 5: the kind is one of the version's kinds.
+pub(super) fn unknown_kind(kind_text: &str, kind: Option<RecordKind>, v: u64) -> Option<String> {
+    match kind {
+        Some(RecordKind::Checkpoint | RecordKind::Epoch) if v < 2 => Some(format!(
+            "expected kind open, seal, recovery, gap or event in a version 1 record, found {kind_text:?}"
+        )),
+        Some(_) => None,
+        None => Some(format!(
+            "expected kind open, seal, recovery, gap, event, checkpoint or epoch, found {kind_text:?}"
+        )),
+    }
+}
+
+/// Check 6 (version 2): every open record carries the stream id of the first,
+/// and the same service.
+pub(super) fn stream(
+    integ: &Integrity,
+    v: u64,
+    stream: Option<&str>,
+    service: Option<&str>,
+) -> Option<String> {
+    if v >= 2 {
+        match stream {
+            Some(s)
+                if s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {}
+            other => {
+                return Some(format!(
+                    "expected the open record to carry the stream id (32 lowercase hexadecimal digits), found {other:?}"
+                ));
+            }
+        }
+    }
+    if let (Some(known), Some(found)) = (integ.stream.as_deref(), stream)
+        && known != found
+    {
+        return Some(format!(
+            "expected stream {known} (the stream of the segments before), found stream {found}: this segment belongs to another stream or to another fork of this one"
+        ));
+    }
+    if integ.stream.is_some() && stream.is_none() {
+        return Some(
+            "expected the open record to carry the stream id of the segments before, found none"
+                .to_owned(),
+        );
+    }
+    if let Some(known) = integ.service.as_deref()
+        && service != Some(known)
+    {
+        return Some(format!(
+            "expected service {known:?} (the service of the segments before), found {service:?}"
+        ));
+    }
+    None
 }
 
 /// Check 6: an open record names its own file.

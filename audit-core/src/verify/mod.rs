@@ -7,6 +7,7 @@
 //! - `report`: the [`Report`] and its parts, and [`VerifyOptions`].
 
 mod checks;
+mod integrity;
 mod report;
 mod scan;
 
@@ -19,6 +20,7 @@ use crate::segment::{SegmentName, list_segments};
 use crate::storage::{FileStorage, Storage};
 use crate::timestamp::Timestamp;
 
+pub(crate) use integrity::{EpochKeys, Integrity, MAX_EPOCH_DERIVATIONS};
 pub use report::{End, Failure, FailureKind, Report, SegmentReport, VerifyOptions};
 pub(crate) use scan::{SegmentScan, chain_after, scan_segment};
 
@@ -74,6 +76,18 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
         None => None,
     };
     let mut chain = chain_before.unwrap_or_else(Chain::start);
+    let mut integ = Integrity {
+        keys: opts.key.clone().map(integrity::EpochKeys::new),
+        pubkey: opts.pubkey.clone(),
+        ..Integrity::default()
+    };
+    if let Some((name, text)) = &opts.checkpoint {
+        match integrity::copied_checkpoint(name, text, opts.pubkey.as_ref(), &opts.witnesses) {
+            Ok(target) => integ.target = Some(target),
+            Err(f) => report.failures.push(f),
+        }
+    }
+    let mut last_position = (String::new(), 0, None);
     let mut live = None;
     let mut is_live = || *live.get_or_insert_with(|| writer_is_live(storage, dir));
     for (i, name) in segments[first..last].iter().enumerate() {
@@ -87,7 +101,7 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
             dir,
             name,
             &mut chain,
-            opts.key.as_ref(),
+            &mut integ,
             &mut report.failures,
         )?;
         if scan.report.sealed {
@@ -107,6 +121,7 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
                 report.write_in_progress = true;
             }
         }
+        last_position = (name.file_name.clone(), scan.lines, scan.report.last_seq);
         report.records += scan.report.records;
         if let Some(n) = report.records_in_window.as_mut() {
             *n += scan.records_in_window;
@@ -125,6 +140,18 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
             .count();
         report.segments.push(seg);
     }
+    if let Some(t) = &integ.target {
+        match integrity::judge_target(t, &integ, &last_position) {
+            Ok(size) => report.checkpoint_verified = Some(size),
+            Err(f) => report.failures.push(f),
+        }
+    }
+    report.stream = integ.stream.clone();
+    report.service = integ.service.clone();
+    report.macs_unchecked = integ.macs_unchecked;
+    report.checkpoint_records = integ.checkpoint_records;
+    report.signatures_checked = integ.signatures_checked;
+    report.tree = integ.tree.as_ref().map(|t| (t.size(), t.root()));
     Ok(report)
 }
 

@@ -2,6 +2,7 @@
 //! options that choose what to verify.
 
 use crate::key::Key;
+use crate::note::VerifierKey;
 use crate::timestamp::Timestamp;
 
 /// What is wrong with a record or segment.
@@ -26,8 +27,26 @@ pub enum FailureKind {
     /// Segments are out of order, renamed, unsealed where they must be sealed, or
     /// records follow a seal.
     SegmentOrder,
-    /// The record's format version is not one this verifier knows.
+    /// The record's format version is not one this verifier knows, or is older
+    /// than the records before it.
     UnknownVersion,
+    /// A record's key epoch does not fit its position: epochs change only at an
+    /// `epoch` record (or where a writer starts) and never go back.
+    EpochMismatch,
+    /// An open record names another stream (or service) than the segments before it.
+    StreamMismatch,
+    /// The Merkle tree of the records differs from what a checkpoint (or a seal)
+    /// of the same size commits to: records were changed after it was signed.
+    CheckpointMismatch,
+    /// A checkpoint's signature does not verify with the verifier key given (or a
+    /// required witness cosignature is missing).
+    BadSignature,
+    /// The trail holds fewer records than a copied checkpoint commits to: records
+    /// were cut off its end.
+    Truncated,
+    /// The trail is not an extension of a copied checkpoint: it was rolled back to
+    /// an older copy and continued, or forked.
+    Inconsistent,
 }
 
 impl FailureKind {
@@ -43,6 +62,12 @@ impl FailureKind {
             FailureKind::MissingSegment => "missing_segment",
             FailureKind::SegmentOrder => "segment_order",
             FailureKind::UnknownVersion => "unknown_version",
+            FailureKind::EpochMismatch => "epoch_mismatch",
+            FailureKind::StreamMismatch => "stream_mismatch",
+            FailureKind::CheckpointMismatch => "checkpoint_mismatch",
+            FailureKind::BadSignature => "bad_signature",
+            FailureKind::Truncated => "truncated",
+            FailureKind::Inconsistent => "inconsistent",
         }
     }
 }
@@ -181,6 +206,24 @@ pub struct Report {
     /// With a `--from/--to` window, how many of the records read have a `ts` inside
     /// it (`Some(0)`: the window holds no record); `None` without a window.
     pub records_in_window: Option<u64>,
+    /// The stream id carried by the open records (version 2), if any was read.
+    pub stream: Option<String>,
+    /// The service named by the open records read.
+    pub service: Option<String>,
+    /// Records whose MAC could not be checked because their key epoch is earlier
+    /// than the key given (give the initial key, kept offline, to check them).
+    pub macs_unchecked: u64,
+    /// In-trail `checkpoint` records read, and how many of their signatures were
+    /// checked (with [`VerifyOptions::pubkey`]).
+    pub checkpoint_records: u64,
+    /// Signatures of in-trail checkpoints checked with the verifier key.
+    pub signatures_checked: u64,
+    /// The Merkle tree of the records read (size and root), when the
+    /// verification began at the first record or a seal gave it.
+    pub tree: Option<(u64, [u8; 32])>,
+    /// The size of the copied checkpoint the trail was found to extend
+    /// ([`VerifyOptions::checkpoint`]).
+    pub checkpoint_verified: Option<u64>,
 }
 
 impl Report {
@@ -227,6 +270,15 @@ pub struct VerifyOptions {
     pub from: Option<Timestamp>,
     /// Verify only segments that may hold records at or before this time.
     pub to: Option<Timestamp>,
+    /// The checkpoint signer's verifier key: checks the signature of every
+    /// in-trail checkpoint and of [`VerifyOptions::checkpoint`].
+    pub pubkey: Option<VerifierKey>,
+    /// A copied checkpoint (the signed note's text, and a name for it in
+    /// reports): the trail must extend it (`truncated`, `checkpoint_mismatch`,
+    /// `inconsistent`, `bad_signature`, `stream_mismatch` otherwise).
+    pub checkpoint: Option<(String, String)>,
+    /// Witnesses whose cosignature the copied checkpoint must carry.
+    pub witnesses: Vec<VerifierKey>,
 }
 
 impl VerifyOptions {
@@ -250,6 +302,25 @@ impl VerifyOptions {
     /// Verifies only segments that may hold records at or before `to`.
     pub fn to(mut self, to: Timestamp) -> VerifyOptions {
         self.to = Some(to);
+        self
+    }
+
+    /// Checks checkpoint signatures with `key` (the signer's verifier key).
+    pub fn pubkey(mut self, key: VerifierKey) -> VerifyOptions {
+        self.pubkey = Some(key);
+        self
+    }
+
+    /// Requires the trail to extend the checkpoint whose signed note is `note`
+    /// (`name` names it in reports, say its file name).
+    pub fn checkpoint(mut self, name: impl Into<String>, note: impl Into<String>) -> VerifyOptions {
+        self.checkpoint = Some((name.into(), note.into()));
+        self
+    }
+
+    /// Requires a cosignature of the copied checkpoint by the witness `key`.
+    pub fn witness(mut self, key: VerifierKey) -> VerifyOptions {
+        self.witnesses.push(key);
         self
     }
 }

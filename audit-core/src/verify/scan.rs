@@ -15,6 +15,7 @@ use crate::storage::Storage;
 use crate::timestamp::Timestamp;
 
 use super::checks;
+use super::integrity::{CheckpointFields, EpochKeys, Integrity, MAX_EPOCH_DERIVATIONS, NoEpochKey};
 use super::report::{Failure, FailureKind, SegmentReport};
 
 /// The chain state after the last whole record of `segment` (a torn tail is
@@ -41,6 +42,7 @@ pub(crate) fn chain_after(
         prev: p.hash,
         resync: false,
         prev_sealed: h.kind == "seal",
+        epoch: h.epoch,
     }))
 }
 
@@ -95,12 +97,12 @@ impl SegmentScan {
         dir: &Path,
         name: &SegmentName,
         chain: &mut Chain,
-        key: Option<&Key>,
+        integ: &mut Integrity,
         failures: &mut Vec<Failure>,
     ) -> Result<SegmentScan> {
         let mut reader = LineReader::open(storage, &segment_path(dir, name))?;
         while let Some(lines) = reader.next_batch()? {
-            self.check_lines(&lines, name, chain, key, failures);
+            self.check_lines(&lines, name, chain, integ, failures);
         }
         Ok(self)
     }
@@ -111,12 +113,12 @@ impl SegmentScan {
         lines: &[Line<'_>],
         name: &SegmentName,
         chain: &mut Chain,
-        key: Option<&Key>,
+        integ: &mut Integrity,
         failures: &mut Vec<Failure>,
     ) {
-        let digests = digest_lines(lines, key);
+        let digests = digest_lines(lines, integ.keys.as_ref().map(EpochKeys::current));
         for (line, digest) in lines.iter().zip(digests) {
-            self.check_line(line, digest, name, chain, key, failures);
+            self.check_line(line, digest, name, chain, integ, failures);
         }
     }
 
@@ -128,7 +130,7 @@ impl SegmentScan {
         digest: Result<Digest<'_>, String>,
         name: &SegmentName,
         chain: &mut Chain,
-        key: Option<&Key>,
+        integ: &mut Integrity,
         failures: &mut Vec<Failure>,
     ) {
         self.lines = line.number;
@@ -154,6 +156,7 @@ impl SegmentScan {
             (Some(msg), _) | (None, Err(msg)) => {
                 fail(FailureKind::MalformedLine, None, None, msg);
                 chain.skip_unreadable(None);
+                integ.tree = None;
                 return;
             }
         };
@@ -164,20 +167,45 @@ impl SegmentScan {
             Err(_) => (None, None),
         };
         let mut failed = false;
+        // The MAC with the key of the record's own epoch: the digest was MACed with
+        // the key of the current epoch; a record of another epoch is checked again.
+        let mac_check = match integ.keys.as_mut() {
+            None => MacCheck::NoKey,
+            Some(keys) => {
+                let epoch = hdr.as_ref().map_or(digest.mac_epoch, |h| h.epoch);
+                let segment_key_id = self.key_ids.last().map(String::as_str);
+                let judged = |key: &Key, ok: bool| match checks::mac_mismatch(
+                    key,
+                    ok,
+                    &digest.hash,
+                    &parsed.mac,
+                    segment_key_id,
+                ) {
+                    Some(detail) => MacCheck::Bad(detail),
+                    None => MacCheck::Good,
+                };
+                if epoch == digest.mac_epoch {
+                    judged(keys.current(), digest.mac_ok)
+                } else {
+                    match keys.key_for(epoch) {
+                        Ok(key) => judged(key, key.mac(&digest.hash) == parsed.mac),
+                        Err(NoEpochKey::Earlier) => MacCheck::Unchecked,
+                        Err(NoEpochKey::TooFar) => MacCheck::Bad(format!(
+                            "expected a key epoch at most {MAX_EPOCH_DERIVATIONS} past the key given (epoch {}), found epoch {epoch}: its key was not derived",
+                            keys.current().epoch()
+                        )),
+                    }
+                }
+            }
+        };
         if let Some(detail) = checks::hash_mismatch(&digest.hash, &parsed.hash) {
             failed = true;
             fail(FailureKind::HashMismatch, seq, kind_text, detail);
-        } else if let Some(key) = key
-            && let Some(detail) = checks::mac_mismatch(
-                key,
-                digest.mac_ok,
-                &digest.hash,
-                &parsed.mac,
-                self.key_ids.last().map(String::as_str),
-            )
-        {
+        } else if let MacCheck::Bad(detail) = mac_check {
             failed = true;
             fail(FailureKind::MacMismatch, seq, kind_text, detail);
+        } else if mac_check == MacCheck::Unchecked {
+            integ.macs_unchecked += 1;
         }
         let h = match hdr {
             Ok(h) => h,
@@ -186,6 +214,7 @@ impl SegmentScan {
                     fail(FailureKind::MalformedLine, None, None, msg);
                 }
                 chain.skip_unreadable(Some(parsed.hash));
+                integ.tree = None;
                 return;
             }
         };
@@ -197,23 +226,49 @@ impl SegmentScan {
                 fail(kind, Some(h.seq), Some(&h.kind), detail);
             }
         };
-        check(FailureKind::UnknownVersion, checks::unknown_version(h.v));
+        check(
+            FailureKind::UnknownVersion,
+            checks::unknown_version(h.v, integ.version),
+        );
         check(
             FailureKind::MalformedLine,
-            checks::unknown_kind(&h.kind, kind),
+            checks::unknown_kind(&h.kind, kind, h.v),
         );
-        if kind == Some(RecordKind::Open) {
+        let body = || {
             let mut body = parsed.body_open.to_vec();
             body.push(b'}');
-            if let Ok(o) = serde_json::from_slice::<OpenFields>(&body) {
-                if let Some(id) = o.key_id {
-                    self.key_ids.push(id);
-                }
-                check(
-                    FailureKind::SegmentOrder,
-                    checks::renamed(name, o.segment.as_deref()),
-                );
+            body
+        };
+        let mut epoch_from = None;
+        let mut seal_fields = None;
+        let mut checkpoint_fields = None;
+        let mut open_fields = None;
+        match kind {
+            Some(RecordKind::Open) => {
+                open_fields = serde_json::from_slice::<OpenFields>(&body()).ok();
             }
+            Some(RecordKind::Epoch) => {
+                epoch_from = serde_json::from_slice::<EpochFields>(&body())
+                    .ok()
+                    .and_then(|e| e.from);
+            }
+            Some(RecordKind::Seal) => {
+                seal_fields = serde_json::from_slice::<SealFields>(&body()).ok();
+            }
+            Some(RecordKind::Checkpoint) => {
+                checkpoint_fields = serde_json::from_slice::<CheckpointFields>(&body()).ok();
+            }
+            _ => {}
+        }
+        // Check 6: segment order, then the stream's identity.
+        if let Some(o) = &open_fields {
+            if let Some(id) = &o.key_id {
+                self.key_ids.push(id.clone());
+            }
+            check(
+                FailureKind::SegmentOrder,
+                checks::renamed(name, o.segment.as_deref()),
+            );
         }
         if first_line {
             check(
@@ -225,6 +280,47 @@ impl SegmentScan {
             FailureKind::SegmentOrder,
             checks::after_seal(self.after_seal),
         );
+        if let Some(o) = open_fields {
+            check(
+                FailureKind::StreamMismatch,
+                checks::stream(integ, h.v, o.stream.as_deref(), o.service.as_deref()),
+            );
+            // The stream is the first open record's: a spliced one changes nothing.
+            if integ.stream.is_none() {
+                integ.stream = o.stream;
+            }
+            if integ.service.is_none() {
+                integ.service = o.service;
+            }
+        }
+        // Check 6a: the epoch fits the record's position.
+        let first_ever = chain.next_seq == Some(0) && h.seq == 0;
+        check(
+            FailureKind::EpochMismatch,
+            Integrity::epoch(chain.epoch, h.epoch, h.v, kind, epoch_from, first_ever),
+        );
+        // Check 6b: the tree.
+        if kind == Some(RecordKind::Seal) && h.v >= 2 {
+            let found = match &seal_fields {
+                Some(s) => integ.seal(h.seq, s.tree_size, s.frontier.as_deref()),
+                None => None,
+            };
+            if let Some((k, detail)) = found {
+                check(k, Some(detail));
+            }
+        }
+        if kind == Some(RecordKind::Checkpoint) {
+            let found = match &checkpoint_fields {
+                Some(c) => integ.checkpoint(h.seq, c),
+                None => Some((
+                    FailureKind::MalformedLine,
+                    "expected a checkpoint record with size, root and note".to_owned(),
+                )),
+            };
+            if let Some((k, detail)) = found {
+                check(k, Some(detail));
+            }
+        }
         if let Some((k, detail)) = checks::seq(chain, h.seq, first_line) {
             check(k, Some(detail));
         }
@@ -233,19 +329,21 @@ impl SegmentScan {
             checks::prev_mismatch(chain, &h.prev),
         );
         chain.advance(h.seq, parsed.hash);
+        chain.epoch = h.epoch;
         chain.prev_sealed = false;
+        integ.version = integ.version.max(h.v);
+        if h.seq == 0 && integ.tree.is_none() {
+            integ.tree = Some(crate::merkle::Frontier::new());
+        }
+        integ.push(&parsed.hash, h.seq, &name.file_name, line.number);
         self.after_seal |= kind == Some(RecordKind::Seal);
         self.report.records += 1;
         self.report.first_seq.get_or_insert(h.seq);
         self.report.last_seq = Some(h.seq);
         self.report.sealed = kind == Some(RecordKind::Seal);
         self.seal_reason = None;
-        if kind == Some(RecordKind::Seal) {
-            let mut body = parsed.body_open.to_vec();
-            body.push(b'}');
-            self.seal_reason = serde_json::from_slice::<SealFields>(&body)
-                .ok()
-                .and_then(|s| s.reason);
+        if let Some(s) = seal_fields {
+            self.seal_reason = s.reason;
         }
         if let Some((from, to)) = self.window
             && let Ok(ts) = Timestamp::parse(&h.ts)
@@ -279,11 +377,32 @@ impl SegmentScan {
 struct OpenFields {
     segment: Option<String>,
     key_id: Option<String>,
+    service: Option<String>,
+    stream: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct SealFields {
     reason: Option<String>,
+    tree_size: Option<u64>,
+    frontier: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct EpochFields {
+    from: Option<u64>,
+}
+
+/// The MAC check of one record.
+#[derive(Debug, PartialEq, Eq)]
+enum MacCheck {
+    /// No key was given.
+    NoKey,
+    /// The record's epoch key is not at hand (an earlier epoch).
+    Unchecked,
+    Good,
+    /// What was expected and found.
+    Bad(String),
 }
 
 /// Checks every line of one segment, appending failures; updates `chain`.
@@ -292,10 +411,10 @@ pub(crate) fn scan_segment(
     dir: &Path,
     name: &SegmentName,
     chain: &mut Chain,
-    key: Option<&Key>,
+    integ: &mut Integrity,
     failures: &mut Vec<Failure>,
 ) -> Result<SegmentScan> {
-    SegmentScan::new(name).read_all(storage, dir, name, chain, key, failures)
+    SegmentScan::new(name).read_all(storage, dir, name, chain, integ, failures)
 }
 
 /// A line split into body, hash and MAC, the SHA-256 of its body, and whether its
@@ -305,6 +424,8 @@ struct Digest<'a> {
     parsed: ParsedLine<'a>,
     hash: [u8; 32],
     mac_ok: bool,
+    /// The epoch of the key `mac_ok` was computed with.
+    mac_epoch: u64,
 }
 
 /// Hashes (and MACs) the bodies of `lines`, on several threads for large chunks:
@@ -325,6 +446,7 @@ fn digest_lines<'a>(lines: &[Line<'a>], key: Option<&Key>) -> Vec<Result<Digest<
             parsed,
             hash,
             mac_ok,
+            mac_epoch: key.map_or(0, Key::epoch),
         })
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));

@@ -67,7 +67,7 @@ impl Writer {
                 let header = Header {
                     seq,
                     ts,
-                    epoch: 0,
+                    epoch: self.config.key.epoch(),
                     prev: &prev,
                     kind,
                 };
@@ -85,6 +85,7 @@ impl Writer {
                     too_long = Some((seq, line_len, entry_action(entry)));
                     break;
                 }
+                self.batch_hashes.push(hash);
                 prev = hash;
                 next = seq_after(seq);
                 n += 1;
@@ -116,6 +117,8 @@ impl Writer {
             }
         }
         let durable = self.sync_per_policy().map_err(fail(done))?;
+        self.housekeeping(std::time::Instant::now())
+            .map_err(fail(done))?;
         Ok(Appended {
             first_seq,
             last_seq: self.last_seq(),
@@ -159,7 +162,11 @@ impl Writer {
     /// the new, still empty segment when its open record was not written.
     pub(super) fn finish_segment(&mut self) -> Result<()> {
         match self.rotation {
-            RotationStep::Writing => self.seal("close"),
+            RotationStep::Writing => {
+                self.seal("close")?;
+                // The last checkpoint covers the seal: cutting it off shows.
+                self.publish_final_checkpoint()
+            }
             RotationStep::Sealed => Ok(()),
             RotationStep::Created => {
                 let path = self.path();
@@ -186,9 +193,12 @@ impl Writer {
             .is_some_and(|p| p.index(now) != p.index(self.segment.start))
     }
 
-    /// Writes `self.buf` (holding `records` records ending at `next_seq`/`prev`).
+    /// Writes `self.buf` (holding `records` records ending at `next_seq`/`prev`,
+    /// whose hashes are in `self.batch_hashes`).
     fn write_buf(&mut self, records: u64, next_seq: Option<u64>, prev: [u8; 32]) -> Result<()> {
+        debug_assert_eq!(self.batch_hashes.len() as u64, records);
         if let Err(e) = self.file.append(&self.buf) {
+            self.batch_hashes.clear();
             // Cut back whatever part of the batch reached the file.
             let path = self.path();
             if let Err(e2) = self.file.set_len(self.segment_bytes) {
@@ -197,6 +207,9 @@ impl Writer {
                 ));
             }
             return Err(Error::io(path, "cannot append to segment", e));
+        }
+        for hash in self.batch_hashes.drain(..) {
+            self.frontier.push(crate::merkle::leaf_hash(&hash));
         }
         self.segment_bytes += self.buf.len() as u64;
         self.segment_records += records;
@@ -232,32 +245,44 @@ impl Writer {
         Ok(())
     }
 
-    /// Encodes and writes one of the trail's own records.
+    /// Encodes and writes one of the trail's own records, MACed with the current
+    /// epoch's key.
     pub(super) fn write_own(
         &mut self,
         kind: RecordKind,
         ts: Timestamp,
         body: impl FnOnce(&mut Vec<u8>, &Limits),
     ) -> Result<()> {
+        self.write_own_with(kind, ts, None, body)
+    }
+
+    /// Like [`Writer::write_own`], with the key of another epoch (the `epoch`
+    /// record is the first of its epoch, MACed with the new key).
+    pub(super) fn write_own_with(
+        &mut self,
+        kind: RecordKind,
+        ts: Timestamp,
+        key: Option<&crate::key::Key>,
+        body: impl FnOnce(&mut Vec<u8>, &Limits),
+    ) -> Result<()> {
         self.check_usable()?;
         let seq = self.seq_for_next()?;
         self.buf.clear();
+        self.batch_hashes.clear();
         let prev = self.prev;
+        let key = key.unwrap_or(&self.config.key);
         let header = Header {
             seq,
             ts,
-            epoch: 0,
+            epoch: key.epoch(),
             prev: &prev,
             kind,
         };
         let limits = &self.config.limits;
-        let hash = encode::line(
-            &mut self.buf,
-            &header,
-            &mut self.ts_cache,
-            &self.config.key,
-            |out| body(out, limits),
-        );
+        let hash = encode::line(&mut self.buf, &header, &mut self.ts_cache, key, |out| {
+            body(out, limits)
+        });
+        self.batch_hashes.push(hash);
         self.write_buf(1, seq_after(seq), hash)
     }
 
@@ -265,9 +290,11 @@ impl Writer {
         let name = self.segment.file_name.clone();
         let service = self.config.service.clone();
         let key_id = self.config.key.id().to_owned();
+        let stream = self.stream.clone();
         self.write_own(RecordKind::Open, now, |out, l| {
             encode::str_field(out, "segment", &name, l);
             encode::str_field(out, "service", &service, l);
+            encode::str_field(out, "stream", &stream, l);
             encode::str_field(out, "key_id", &key_id, l);
             encode::str_field(out, "reason", reason, l);
             encode::str_field(
@@ -285,9 +312,12 @@ impl Writer {
 
     fn seal(&mut self, reason: &str) -> Result<()> {
         let records = self.segment_records + 1;
+        let (tree_size, frontier) = (self.frontier.size(), self.frontier.hashes().to_vec());
         self.write_own(RecordKind::Seal, Timestamp::now(), |out, l| {
             encode::u64_field(out, "records", records);
             encode::str_field(out, "reason", reason, l);
+            encode::u64_field(out, "tree_size", tree_size);
+            encode::hex_array_field(out, "frontier", &frontier);
         })?;
         self.rotation = RotationStep::Sealed;
         // Always, even with `Durability::Never`: a sealed segment must be whole on
@@ -320,7 +350,8 @@ impl Writer {
         }
         self.write_open("rotate", now)?;
         self.rotation = RotationStep::Writing;
-        Ok(())
+        self.advance_epoch("rotate")?;
+        self.write_checkpoint()
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::encode::Limits;
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
+use crate::note::SigningKey;
 use crate::storage::{FileStorage, Storage};
 use crate::timestamp::Timestamp;
 
@@ -202,6 +203,39 @@ impl FromStr for Rotation {
     }
 }
 
+/// The default interval between key epochs when no rotation advances it.
+pub const DEFAULT_EPOCH_INTERVAL: Duration = Duration::from_secs(3600);
+/// The default interval between checkpoints while records arrive.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+/// The default heartbeat: the longest time without a checkpoint, even when idle.
+pub const DEFAULT_CHECKPOINT_HEARTBEAT: Duration = Duration::from_secs(300);
+
+/// Signed checkpoints (docs/FORMAT.md §4.2): who signs them, how often they are
+/// written, and where copies go.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Checkpoints {
+    /// The Ed25519 key that signs them; `None`: no checkpoints.
+    pub signing_key: Option<Arc<SigningKey>>,
+    /// The interval between checkpoints while records arrive.
+    pub interval: Duration,
+    /// The longest time without a checkpoint, even when idle.
+    pub heartbeat: Duration,
+    /// Directories that receive a copy of every checkpoint.
+    pub copies: Vec<PathBuf>,
+}
+
+impl Default for Checkpoints {
+    fn default() -> Checkpoints {
+        Checkpoints {
+            signing_key: None,
+            interval: DEFAULT_CHECKPOINT_INTERVAL,
+            heartbeat: DEFAULT_CHECKPOINT_HEARTBEAT,
+            copies: Vec::new(),
+        }
+    }
+}
+
 /// Everything the writer needs to know.
 ///
 /// A clone keeps the [`Storage`] (the layer reopens a stream with a clone of the
@@ -213,8 +247,21 @@ pub struct WriterConfig {
     pub dir: PathBuf,
     /// The service name written in every event.
     pub service: String,
-    /// The HMAC key (epoch 0).
+    /// The HMAC key: the stream's initial key, or the key of a later epoch (the
+    /// writer derives forward to the trail's epoch). The writer replaces it with
+    /// each new epoch's key, so a reopen with this configuration's clone
+    /// continues where the writer stopped.
     pub key: Key,
+    /// The key file the writer replaces (atomically) with each new epoch's key,
+    /// so that the host holds only the current epoch's key. Without one, epochs
+    /// advance in memory only, and whoever holds the key the writer was started
+    /// with can forge every epoch since.
+    pub key_file: Option<PathBuf>,
+    /// How often the key epoch advances even without a rotation (default one
+    /// hour; `None`: only on rotation).
+    pub epoch_interval: Option<Duration>,
+    /// Signed checkpoints: the key and when to write them.
+    pub checkpoints: Checkpoints,
     /// When to fsync.
     pub durability: Durability,
     /// When to rotate.
@@ -232,6 +279,9 @@ impl WriterConfig {
             dir: dir.into(),
             service: service.into(),
             key,
+            key_file: None,
+            epoch_interval: Some(DEFAULT_EPOCH_INTERVAL),
+            checkpoints: Checkpoints::default(),
             durability: Durability::default(),
             rotation: Rotation::default(),
             limits: Limits::default(),
@@ -254,6 +304,48 @@ impl WriterConfig {
     /// Sets the value size limits (builder style).
     pub fn limits(mut self, limits: Limits) -> WriterConfig {
         self.limits = limits;
+        self
+    }
+
+    /// Sets the key file the writer replaces with each new epoch's key (builder
+    /// style). Give the file `key` was read from.
+    pub fn key_file(mut self, path: impl Into<PathBuf>) -> WriterConfig {
+        self.key_file = Some(path.into());
+        self
+    }
+
+    /// Sets how often the key epoch advances when no rotation does it (builder
+    /// style); `None` advances it only on rotation.
+    pub fn epoch_interval(mut self, interval: Option<Duration>) -> WriterConfig {
+        self.epoch_interval = interval;
+        self
+    }
+
+    /// Sets the key that signs checkpoints (builder style). Without one, no
+    /// checkpoint is written.
+    pub fn signing_key(mut self, key: SigningKey) -> WriterConfig {
+        self.checkpoints.signing_key = Some(Arc::new(key));
+        self
+    }
+
+    /// Sets the checkpoint interval while records arrive (builder style; default
+    /// one second).
+    pub fn checkpoint_interval(mut self, interval: Duration) -> WriterConfig {
+        self.checkpoints.interval = interval;
+        self
+    }
+
+    /// Sets the heartbeat: the longest time without a checkpoint, even when idle
+    /// (builder style; default five minutes).
+    pub fn checkpoint_heartbeat(mut self, interval: Duration) -> WriterConfig {
+        self.checkpoints.heartbeat = interval;
+        self
+    }
+
+    /// Adds a directory that receives a copy of every checkpoint (builder style):
+    /// keep it in another trust domain (another host's mount, another account).
+    pub fn checkpoint_copy(mut self, dir: impl Into<PathBuf>) -> WriterConfig {
+        self.checkpoints.copies.push(dir.into());
         self
     }
 

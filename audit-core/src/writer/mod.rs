@@ -9,6 +9,7 @@
 
 mod append;
 mod config;
+mod integrity;
 mod recovery;
 
 use std::fmt;
@@ -16,11 +17,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::merkle::Frontier;
 use crate::segment::{SegmentName, segment_path};
 use crate::storage::{AppendFile, LockGuard};
 use crate::timestamp::TsCache;
 
-pub use config::{Durability, Period, Rotation, WriterConfig, parse_duration};
+pub use config::{
+    Checkpoints, DEFAULT_CHECKPOINT_HEARTBEAT, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_EPOCH_INTERVAL,
+    Durability, Period, Rotation, WriterConfig, parse_duration,
+};
+pub(crate) use integrity::origin;
 
 /// What [`Writer::append`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +126,20 @@ pub struct Writer {
     /// Where an interrupted rotation stands (a failed write in the middle of one is
     /// resumed, never redone).
     rotation: RotationStep,
+    /// The stream id, fixed at genesis (32 lowercase hex digits).
+    stream: String,
+    /// The Merkle tree over every record written so far.
+    frontier: Frontier,
+    /// The hashes of the records in `buf`, pushed to the tree once written.
+    batch_hashes: Vec<[u8; 32]>,
+    /// When the current key epoch began (in this process).
+    epoch_started: Instant,
+    /// When the last checkpoint was written (or the writer started).
+    checkpoint_at: Instant,
+    /// The tree size the last checkpoint committed to.
+    checkpointed_size: u64,
+    /// Checkpoint copies that could not be written (each is also printed).
+    publish_failures: u64,
 }
 
 impl fmt::Debug for Writer {
@@ -147,6 +167,29 @@ impl Writer {
     /// The hash of the last record written.
     pub fn last_hash(&self) -> [u8; 32] {
         self.prev
+    }
+
+    /// The stream id: 32 lowercase hexadecimal digits drawn at random when the
+    /// stream began, carried by every `open` record and by the checkpoint origin.
+    pub fn stream_id(&self) -> &str {
+        &self.stream
+    }
+
+    /// The current key epoch.
+    pub fn epoch(&self) -> u64 {
+        self.config.key.epoch()
+    }
+
+    /// The Merkle tree size (the number of records written) and its root.
+    pub fn tree(&self) -> (u64, [u8; 32]) {
+        (self.frontier.size(), self.frontier.root())
+    }
+
+    /// How many checkpoint copies (files in the stream directory or in a copy
+    /// destination) could not be written; each failure is also printed to
+    /// standard error.
+    pub fn checkpoint_publish_failures(&self) -> u64 {
+        self.publish_failures
     }
 
     /// The file name of the segment being written.

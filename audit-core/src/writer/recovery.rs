@@ -7,13 +7,47 @@ use crate::chain::Chain;
 use crate::encode;
 use crate::error::{Error, ErrorKind, Result};
 use crate::lock::take_writer_lock;
+use crate::merkle::Frontier;
 use crate::record::RecordKind;
 use crate::segment::{SegmentName, list_segments, segment_path};
 use crate::storage::LockGuard;
 use crate::timestamp::{Timestamp, TsCache};
-use crate::verify::{FailureKind, chain_after, scan_segment};
+use crate::verify::{EpochKeys, FailureKind, Integrity, chain_after, scan_segment};
 
+use super::integrity::{StreamState, new_stream_id, read_stream_state};
 use super::{Opened, RotationStep, Writer, WriterConfig};
+
+/// Checkpoint copy destinations must exist (each is another trust domain's mount,
+/// which the writer does not create), and need a signing key.
+fn check_checkpoint_copies(config: &WriterConfig) -> Result<()> {
+    let c = &config.checkpoints;
+    if !c.copies.is_empty() && c.signing_key.is_none() {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "expected a checkpoint signing key with checkpoint copies, found copies without a key: nothing would be copied (set AUDIT_SIGNING_KEY_FILE)",
+        ));
+    }
+    for dir in &c.copies {
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "expected a directory to copy checkpoints to, found a file",
+                )
+                .at(dir));
+            }
+            Err(e) => {
+                return Err(Error::io(
+                    dir,
+                    "cannot use the checkpoint copy directory",
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 impl Writer {
     /// Opens (or creates) the stream directory and continues its chain.
@@ -40,11 +74,16 @@ impl Writer {
                     .map_err(|e| Error::io(parent, "cannot fsync directory", e))?;
             }
         }
+        check_checkpoint_copies(&config)?;
         let lock = take_writer_lock(&*storage, &dir)?;
         let segments = list_segments(&*storage, &dir)?;
         let now = Timestamp::now();
         let Some(newest) = segments.last().cloned() else {
-            return Writer::start_segment(config, lock, Chain::start(), Opened::New, now);
+            let state = StreamState {
+                stream: new_stream_id()?,
+                frontier: Frontier::new(),
+            };
+            return Writer::start_segment(config, lock, Chain::start(), Opened::New, now, state);
         };
         // Check the newest segment, linked to the end of the one before it.
         let mut chain = Chain::start();
@@ -64,7 +103,10 @@ impl Writer {
             &dir,
             &newest,
             &mut chain,
-            Some(&config.key),
+            &mut Integrity {
+                keys: Some(EpochKeys::new(config.key.clone())),
+                ..Integrity::default()
+            },
             &mut failures,
         )?;
         let path = segment_path(&dir, &newest);
@@ -91,7 +133,8 @@ impl Writer {
             .line(f.line));
         }
         if scan.report.sealed && scan.torn.is_none() {
-            return Writer::start_segment(config, lock, chain, Opened::Clean, now);
+            let state = read_stream_state(&*storage, &dir, &segments, &config.service)?;
+            return Writer::start_segment(config, lock, chain, Opened::Clean, now, state);
         }
         let cut_bytes = scan.torn.map_or(0, |(_, len)| len);
         if scan.report.sealed {
@@ -116,8 +159,11 @@ impl Writer {
                 cut_bytes,
                 removed: true,
             };
-            let mut w = Writer::start_segment(config, lock, start_chain, opened, now)?;
+            let rest = &segments[..segments.len() - 1];
+            let state = read_stream_state(&*storage, &dir, rest, &config.service)?;
+            let mut w = Writer::start_segment(config, lock, start_chain, opened, now, state)?;
             w.recover()?;
+            w.after_start()?;
             return Ok(w);
         }
         let mut file = storage
@@ -128,13 +174,62 @@ impl Writer {
                 .and_then(|()| file.sync_data())
                 .map_err(|e| Error::io(&path, "cannot cut torn tail", e))?;
         }
-        let mut w = Writer {
+        let state = read_stream_state(&*storage, &dir, &segments, &config.service)?;
+        let opened = Opened::Recovered {
+            segment: newest.file_name.clone(),
+            cut_bytes,
+            removed: false,
+        };
+        let mut w = Writer::assemble(config, lock, file, newest, &chain, opened, state)?;
+        w.segment_bytes = scan.whole_bytes;
+        w.segment_records = scan.report.records;
+        w.rotation = RotationStep::Writing;
+        w.recover()?;
+        w.after_start()?;
+        Ok(w)
+    }
+
+    /// A writer continuing `chain` in `segment` (empty unless the caller says
+    /// otherwise), its key moved forward to the trail's epoch.
+    fn assemble(
+        mut config: WriterConfig,
+        lock: LockGuard,
+        file: Box<dyn crate::storage::AppendFile>,
+        segment: SegmentName,
+        chain: &Chain,
+        opened: Opened,
+        state: StreamState,
+    ) -> Result<Writer> {
+        // A key older than the trail (a crash between an epoch record and the key
+        // file's replacement, or the initial key given again): derive forward.
+        if chain.epoch.saturating_sub(config.key.epoch()) > crate::verify::MAX_EPOCH_DERIVATIONS {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "expected the trail's key epoch within {} of the key's (epoch {}), found epoch {}: run `audit verify` and investigate",
+                    crate::verify::MAX_EPOCH_DERIVATIONS,
+                    config.key.epoch(),
+                    chain.epoch
+                ),
+            )
+            .at(&config.dir));
+        }
+        if let Some(key) = config.key.at_epoch(chain.epoch)
+            && key.epoch() > config.key.epoch()
+        {
+            config.key = key;
+            if let Some(path) = &config.key_file {
+                config.key.replace_file(path)?;
+            }
+        }
+        let size = state.frontier.size();
+        Ok(Writer {
             config,
             _lock: lock,
             file,
-            segment: newest.clone(),
-            segment_bytes: scan.whole_bytes,
-            segment_records: scan.report.records,
+            segment,
+            segment_bytes: 0,
+            segment_records: 0,
             next_seq: chain.next_seq,
             prev: chain.prev,
             buf: Vec::with_capacity(1 << 16),
@@ -142,16 +237,28 @@ impl Writer {
             unsynced: false,
             poisoned: None,
             closed: false,
-            opened: Opened::Recovered {
-                segment: newest.file_name,
-                cut_bytes,
-                removed: false,
-            },
+            opened,
             ts_cache: TsCache::new(),
-            rotation: RotationStep::Writing,
-        };
-        w.recover()?;
-        Ok(w)
+            // Until its open record is written, a new segment is only created: if
+            // that write fails, dropping the writer removes the empty segment
+            // rather than sealing a segment that has no open record.
+            rotation: RotationStep::Created,
+            stream: state.stream,
+            frontier: state.frontier,
+            batch_hashes: Vec::new(),
+            epoch_started: Instant::now(),
+            checkpoint_at: Instant::now(),
+            checkpointed_size: size,
+            publish_failures: 0,
+        })
+    }
+
+    /// After the open (and recovery) records of a starting writer: a checkpoint.
+    /// (A key ahead of the trail, say after the directory was restored from an
+    /// older copy, raises the epoch at the open or recovery record itself: the
+    /// writer no longer holds the trail's epoch key.)
+    fn after_start(&mut self) -> Result<()> {
+        self.write_checkpoint()
     }
 
     /// Writes the recovery record; if that fails, the segment is left as it is
@@ -172,6 +279,7 @@ impl Writer {
         chain: Chain,
         opened: Opened,
         now: Timestamp,
+        state: StreamState,
     ) -> Result<Writer> {
         let next_seq = chain.next_seq.ok_or_else(|| {
             Error::new(
@@ -184,29 +292,13 @@ impl Writer {
             .at(&config.dir)
         })?;
         let (file, segment) = Writer::create_segment(&config, next_seq, now)?;
-        let mut w = Writer {
-            config,
-            _lock: lock,
-            file,
-            segment,
-            segment_bytes: 0,
-            segment_records: 0,
-            next_seq: Some(next_seq),
-            prev: chain.prev,
-            buf: Vec::with_capacity(1 << 16),
-            last_sync: Instant::now(),
-            unsynced: false,
-            poisoned: None,
-            closed: false,
-            opened,
-            ts_cache: TsCache::new(),
-            // Until its open record is written, the new segment is only created: if
-            // that write fails, dropping the writer removes the empty segment rather
-            // than sealing a segment that has no open record.
-            rotation: RotationStep::Created,
-        };
+        let recovering = matches!(opened, Opened::Recovered { .. });
+        let mut w = Writer::assemble(config, lock, file, segment, &chain, opened, state)?;
         w.write_open("start", now)?;
         w.rotation = RotationStep::Writing;
+        if !recovering {
+            w.after_start()?;
+        }
         Ok(w)
     }
 

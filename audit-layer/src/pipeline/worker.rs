@@ -183,9 +183,11 @@ impl Worker {
                     }
                 },
                 default(self.timer()) => {
-                    // The durability interval passed with nothing else to do. A
-                    // failure is in health and metrics; the next write retries.
+                    // The durability interval, a checkpoint, the heartbeat or a new
+                    // key epoch is due with nothing else to do. A failure is in
+                    // health and metrics; the next write retries.
                     let _ = self.sync_now();
+                    self.tick();
                     None
                 }
             };
@@ -327,16 +329,46 @@ impl Worker {
             .flush_latency
             .record(started.elapsed().as_secs_f64());
         batch.clear();
+        self.follow_epoch();
         Ok(())
     }
 
-    /// How long until the durability interval requires an fsync.
+    /// How long until the durability interval requires an fsync, or the writer
+    /// has something due (a checkpoint, the heartbeat, a new key epoch).
     fn timer(&self) -> Duration {
-        match (self.dirty_since, self.config.durability) {
+        let now = Instant::now();
+        let sync = match (self.dirty_since, self.config.durability) {
             (Some(since), Durability::Interval(every)) => {
-                (since + every).saturating_duration_since(Instant::now())
+                (since + every).saturating_duration_since(now)
             }
             _ => IDLE,
+        };
+        let due = self
+            .slot
+            .as_ref()
+            .and_then(|w| w.next_due())
+            .map_or(IDLE, |t| t.saturating_duration_since(now));
+        sync.min(due)
+    }
+
+    /// Lets the writer do what is due while idle; a failure is in health (the
+    /// next write reopens a stopped stream).
+    fn tick(&mut self) {
+        if let Some(w) = self.slot.as_mut()
+            && let Err(e) = w.tick()
+        {
+            self.shared.set_error(&e);
+        }
+        self.follow_epoch();
+    }
+
+    /// Keeps the configuration a reopen uses at the writer's key epoch, so that
+    /// the old epoch's key is dropped (and erased) here too.
+    fn follow_epoch(&mut self) {
+        if let Some(w) = &self.slot
+            && w.epoch() != self.config.key.epoch()
+        {
+            self.config.key = w.config().key.clone();
         }
     }
 

@@ -12,11 +12,11 @@ pub struct Fingerprinter {
 }
 
 impl Fingerprinter {
-    /// Fingerprints made with a subkey of `key` (`Key::derive("fingerprint")`),
+    /// Fingerprints made with the fingerprint subkey of `key` (`Key::fingerprint_key`),
     /// labelled with `key`'s id so an investigator knows which key to ask for.
     pub fn new(key: &Key) -> Fingerprinter {
         Fingerprinter {
-            subkey: key.derive("fingerprint"),
+            subkey: key.fingerprint_key(),
             key_id: key.id().to_owned(),
         }
     }
