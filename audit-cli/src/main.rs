@@ -105,17 +105,15 @@ enum Command {
     /// Check or list an action catalog (see docs/CATALOG.md).
     #[command(subcommand)]
     Catalog(CatalogCommand),
-    /// Prove that a record is in a signed checkpoint's tree, or that a checkpoint
-    /// extends an older one, and print the proof (exit 0; 1: the trail does not
-    /// match the checkpoint; 2: usage or I/O).
+    /// Print a proof that a record is in a signed checkpoint, or that one
+    /// checkpoint extends another.
     #[command(long_about = prove::PROVE_HELP)]
     Prove(prove::ProveArgs),
-    /// Check a proof printed by `audit prove`, with the log's verifier key (exit 0
-    /// valid; 1 invalid, naming the failed check; 2 usage or I/O).
+    /// Check a proof printed by `audit prove` with the log's verifier key.
     #[command(long_about = prove::VERIFY_PROOF_HELP)]
     VerifyProof(prove::VerifyProofArgs),
-    /// Witness a log (c2sp.org/tlog-witness): cosign its checkpoints only when
-    /// consistent with every one cosigned before.
+    /// Witness a log: cosign its checkpoints only when consistent with those
+    /// cosigned before.
     #[command(subcommand)]
     Witness(witness::WitnessCommand),
 }

@@ -24,6 +24,9 @@
 //! - [`note`] reads and writes the C2SP transparency-log texts with Ed25519 keys:
 //!   signed notes, checkpoints, witness cosignatures, proof files and witness
 //!   requests. The writer signs checkpoints with them; verification checks them.
+//! - [`proof`] builds inclusion and consistency proofs of a stream's records in one
+//!   pass over the trail, in O(log n) memory; [`witness`] is a C2SP tlog-witness
+//!   that cosigns a log's checkpoints only when consistent with those it cosigned.
 //!
 //! # Example
 //!
@@ -66,12 +69,14 @@ mod lock;
 pub mod merkle;
 pub mod note;
 mod parse;
+pub mod proof;
 mod reader;
 mod record;
 mod segment;
 pub mod storage;
 mod timestamp;
 mod verify;
+pub mod witness;
 mod writer;
 
 #[cfg(test)]
