@@ -144,10 +144,11 @@ pub mod schema {
 
 /// The project's documents, rendered here so that they are one click away on
 /// docs.rs: the record format (the contract every verifier is written from), the
-/// action catalog's format, and the measured figures.
+/// action catalog's format, the measured figures, and the threat model of the
+/// trail's integrity mechanisms.
 ///
-/// In the repository they are `docs/FORMAT.md`, `docs/CATALOG.md` and
-/// `docs/BENCHMARKS.md`.
+/// In the repository they are `docs/FORMAT.md`, `docs/CATALOG.md`,
+/// `docs/BENCHMARKS.md` and `docs/SECURITY.md`.
 pub mod docs {
     #[doc = include_str!("../docs/FORMAT.md")]
     pub mod format {}
@@ -157,6 +158,9 @@ pub mod docs {
 
     #[doc = include_str!("../docs/BENCHMARKS.md")]
     pub mod benchmarks {}
+
+    #[doc = include_str!("../docs/SECURITY.md")]
+    pub mod security {}
 }
 
 /// What the macros expand to. Not a stable API.
