@@ -111,6 +111,17 @@ pub mod note {
     pub use tracing_audit_core::note::*;
 }
 
+/// Proofs of a stream's records: built in one pass over the trail, or from a
+/// proof index in well under a millisecond.
+pub mod proof {
+    pub use tracing_audit_core::proof::*;
+}
+
+/// The proof index of a stream's Merkle tree (see [`tree_index::TreeIndex`]).
+pub mod tree_index {
+    pub use tracing_audit_core::tree_index::*;
+}
+
 /// Verifying a trail: what `audit verify` does.
 pub mod verify {
     pub use tracing_audit_core::{

@@ -126,6 +126,21 @@ const PLANS: &[Plan] = &[
         full: 40_000,
     },
     Plan {
+        name: "audit-integrity",
+        quick: 300_000,
+        full: 2_000_000,
+    },
+    Plan {
+        name: "verify-checkpoint",
+        quick: 500_000,
+        full: 2_000_000,
+    },
+    Plan {
+        name: "prove",
+        quick: 1_000_000,
+        full: 10_000_000,
+    },
+    Plan {
         name: "memory",
         quick: 2_000_000,
         full: 10_000_000,
@@ -279,6 +294,9 @@ fn report(args: &Args, rounds: usize, s: &BTreeMap<String, Value>) -> Value {
     let durable1 = get("call-durable-1");
     let call8 = get("call-8");
     let durable8 = get("call-durable-8");
+    let integrity = get("audit-integrity");
+    let verify_cp = get("verify-checkpoint");
+    let prove = get("prove");
 
     let overhead_ns = f(&with, "ns_per_event") - f(&base, "ns_per_event");
     let mut ratios = Map::new();
@@ -305,6 +323,18 @@ fn report(args: &Args, rounds: usize, s: &BTreeMap<String, Value>) -> Value {
     ratios.insert(
         "durable_call_vs_call_median_latency_8_threads".into(),
         json!(f(&durable8, "median_us") / f(&call8, "median_us")),
+    );
+    ratios.insert(
+        "audit_integrity_vs_audit".into(),
+        json!(f(&integrity, "rate") / f(&audit, "rate")),
+    );
+    ratios.insert(
+        "verify_checkpoint_vs_verify_records".into(),
+        json!(f(&verify_cp, "rate") / f(&verify, "rate")),
+    );
+    ratios.insert(
+        "proof_streaming_vs_index".into(),
+        json!(f(&prove, "streaming_ms") * 1000.0 / f(&prove, "median_us")),
     );
     ratios.insert(
         "memory_last_vs_first_sample".into(),
@@ -341,6 +371,18 @@ fn report(args: &Args, rounds: usize, s: &BTreeMap<String, Value>) -> Value {
             &[f(&caller, "median_ns")],
         ),
         "non_audit_overhead_2ns": target(overhead_ns <= 2.0, &[overhead_ns]),
+        "integrity_within_3_percent": target(
+            f(&integrity, "rate") >= 0.97 * f(&audit, "rate"),
+            &[f(&integrity, "rate"), f(&audit, "rate")],
+        ),
+        "verify_checkpoint_1m_records_per_s": target(
+            f(&verify_cp, "rate") >= 1_000_000.0,
+            &[f(&verify_cp, "rate")],
+        ),
+        "inclusion_proof_under_1ms": target(
+            f(&prove, "p99_us") < 1000.0,
+            &[f(&prove, "p99_us")],
+        ),
         "memory_flat": target(
             f(&memory, "rss_last_kib") <= 1.1 * f(&memory, "rss_first_kib"),
             &[f(&memory, "rss_last_kib"), f(&memory, "rss_first_kib")],
@@ -479,6 +521,35 @@ fn print_table(r: &Value) {
             "call-durable-8",
             "#[audited(durable)] handler, 8 threads",
             call_note(&s["call-durable-8"]),
+        ),
+        (
+            "audit-integrity",
+            "end to end, checkpoints 1 s, epochs 1 h",
+            format!(
+                "{:.2}x audit; {} checkpoints",
+                f(&s["audit-integrity"], "rate") / f(&s["audit"], "rate"),
+                s["audit-integrity"]["checkpoints"]
+            ),
+        ),
+        (
+            "verify-checkpoint",
+            "verify --checkpoint --pubkey (records/s)",
+            format!(
+                "{:.0} MB/s; {} checkpoints",
+                f(&s["verify-checkpoint"], "verify_mb_s"),
+                s["verify-checkpoint"]["checkpoints"]
+            ),
+        ),
+        (
+            "prove",
+            "inclusion proof from the index",
+            format!(
+                "p50 {:.0} µs, p99 {:.0} µs; index {:.1} s; stream {:.0} ms",
+                f(&s["prove"], "median_us"),
+                f(&s["prove"], "p99_us"),
+                f(&s["prove"], "index_build_s"),
+                f(&s["prove"], "streaming_ms")
+            ),
         ),
         (
             "memory",

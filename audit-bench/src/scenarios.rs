@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use tracing::Level;
+use tracing_audit::note::SigningKey;
 use tracing_audit::storage::{Entry, Event, Writer};
+use tracing_audit::tree_index::TreeIndex;
 use tracing_audit::verify::{VerifyOptions, verify_dir};
 use tracing_audit::{
     AuditBuilder, AuditGuard, AuditLayer, Durability, Key, Rotation, WriterConfig,
@@ -38,6 +40,9 @@ pub fn run(name: &str, n: u64) -> Res {
         "call-8" => calls(dir, n, 8, false),
         "call-durable-8" => calls(dir, n, 8, true),
         "memory" => memory(dir, n),
+        "audit-integrity" => audit_integrity(dir, n),
+        "verify-checkpoint" => verify_checkpoint(dir, n),
+        "prove" => prove(dir, n),
         other => Err(format!("expected a scenario name, found {other:?}").into()),
     }?;
     if let Some(m) = v.as_object_mut() {
@@ -78,6 +83,8 @@ fn pipeline(
     let mut config = WriterConfig::new(dir.join("trail"), "bench", Key::generate()?);
     config.durability = durability;
     config.rotation = "size:128MiB".parse::<Rotation>()?;
+    // Without checkpoints and key epochs: `audit-integrity` is this with them.
+    config.epoch_interval = None;
     Ok(AuditBuilder::new(config).build()?)
 }
 
@@ -117,6 +124,146 @@ fn audit_e2e(dir: &Path, n: u64) -> Res {
     Ok(json!({
         "main": rate, "rate": rate, "secs": secs, "emit_secs": emitted,
         "bytes": dir_bytes(&dir.join("trail")),
+    }))
+}
+
+/// `audit`, with what issue 11 adds: a signed checkpoint every second while records
+/// arrive and a key epoch every hour (and at each rotation).
+fn audit_integrity(dir: &Path, n: u64) -> Res {
+    let trail = dir.join("trail");
+    let config = WriterConfig::new(&trail, "bench", Key::generate()?)
+        .durability(Durability::Never)
+        .rotation("size:128MiB".parse::<Rotation>()?)
+        .signing_key(SigningKey::generate("bench")?)
+        .checkpoint_interval(std::time::Duration::from_secs(1))
+        .epoch_interval(Some(std::time::Duration::from_secs(3600)));
+    let (layer, guard) = AuditBuilder::new(config).build()?;
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))?;
+    let start = Instant::now();
+    for i in 0..n {
+        emit_audit(i);
+    }
+    guard.flush()?;
+    let secs = start.elapsed().as_secs_f64();
+    let health = guard.health();
+    guard.shutdown()?;
+    if health.written != n || health.dropped != 0 {
+        return Err(format!(
+            "wrote {} and dropped {} of {n}",
+            health.written, health.dropped
+        )
+        .into());
+    }
+    let report = verify_dir(&trail, &VerifyOptions::new())?;
+    let rate = n as f64 / secs;
+    Ok(json!({
+        "main": rate, "rate": rate, "secs": secs,
+        "checkpoints": report.checkpoint_records, "bytes": dir_bytes(&trail),
+    }))
+}
+
+/// A trail of `n` events written straight to the writer, signed checkpoints
+/// every second; returns (key, signing key, events per batch written).
+fn signed_trail(trail: &Path, n: u64) -> Result<(Key, SigningKey), Box<dyn std::error::Error>> {
+    let key = Key::generate()?;
+    let signer = SigningKey::generate("bench")?;
+    let config = WriterConfig::new(trail, "bench", key.clone())
+        .durability(Durability::Never)
+        .rotation("size:64MiB".parse::<Rotation>()?)
+        .signing_key(signer.clone());
+    let mut writer = Writer::open(config)?;
+    let batch: Vec<Entry> = (0..1024u64)
+        .map(|i| {
+            let mut e = Event::new("pool.created")
+                .field("request_id", i)
+                .field("region", "eu-west-1")
+                .field("size_gb", 128u64)
+                .field("tier", "gold");
+            e.actor.id = Some("alice".into());
+            e.resource = Some("pool-42".into());
+            Entry::Event(e)
+        })
+        .collect();
+    let mut written = 0;
+    while written < n {
+        let k = (n - written).min(1024) as usize;
+        writer.append(&batch[..k])?;
+        written += k as u64;
+    }
+    writer.close()?;
+    Ok((key, signer))
+}
+
+/// `audit verify --checkpoint --pubkey`: every MAC, every in-trail checkpoint's
+/// root and signature, and the trail against its final checkpoint.
+fn verify_checkpoint(dir: &Path, n: u64) -> Res {
+    let trail = dir.join("trail");
+    let (key, signer) = signed_trail(&trail, n)?;
+    let note = std::fs::read_to_string(trail.join("checkpoint"))?;
+    let opts = VerifyOptions::new()
+        .key(key)
+        .pubkey(signer.verifier())
+        .checkpoint("checkpoint", note);
+    let start = Instant::now();
+    let report = verify_dir(&trail, &opts)?;
+    let secs = start.elapsed().as_secs_f64();
+    if !report.ok() || report.checkpoint_verified.is_none() {
+        return Err(format!(
+            "the benchmark trail does not verify: {:?}",
+            report.first_failure()
+        )
+        .into());
+    }
+    let rate = report.records as f64 / secs;
+    Ok(json!({
+        "main": rate, "rate": rate, "secs": secs,
+        "verify_mb_s": dir_bytes(&trail) as f64 / secs / 1e6,
+        "checkpoints": report.checkpoint_records,
+    }))
+}
+
+/// Inclusion proofs of random records of an `n`-record trail from the proof
+/// index (built once), against one proof built by a pass over the trail.
+fn prove(dir: &Path, n: u64) -> Res {
+    use tracing_audit::note::merkle;
+    let trail = dir.join("trail");
+    signed_trail(&trail, n)?;
+    let stream = tracing_audit::storage::Stream::open(&trail)?;
+    let stream_id = stream.records().next().ok_or("an empty trail")??.json()?["stream"]
+        .as_str()
+        .ok_or("no stream id")?
+        .to_owned();
+    let start = Instant::now();
+    let mut index = TreeIndex::open(&dir.join("index"), &stream_id)?;
+    let size = index.update(&trail)?;
+    let index_build_s = start.elapsed().as_secs_f64();
+    let root = index.root(size)?;
+    // Random indices, the same in every round.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut times = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let i = x % size;
+        let t = Instant::now();
+        let proof = index.inclusion_proof(i, size)?;
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        merkle::verify_inclusion(&index.leaf(i)?, i, size, &proof, &root)
+            .map_err(|e| format!("a proof from the index does not verify: {e:?}"))?;
+    }
+    times.sort_by(f64::total_cmp);
+    let t = Instant::now();
+    let streamed = tracing_audit::proof::prove_inclusion(&stream, size / 2, size)?;
+    let streaming_ms = t.elapsed().as_secs_f64() * 1e3;
+    if streamed.proof.hashes != index.inclusion_proof(size / 2, size)? {
+        return Err("the index and the pass over the trail disagree".into());
+    }
+    let median = percentile(&times, 0.5);
+    Ok(json!({
+        "main": median, "rate": 1e6 / median, "median_us": median,
+        "p99_us": percentile(&times, 0.99), "index_build_s": index_build_s,
+        "streaming_ms": streaming_ms, "records": size,
     }))
 }
 

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use tracing_audit_cli::terminal_safe;
 
 use std::io::Write as _;
-use tracing_audit_core::note::{SigningKey, VerifierKey};
+use tracing_audit_core::note::{SignatureType, SigningKey, VerifierKey};
 use tracing_audit_core::{End, Key, Report, Timestamp, VerifyOptions, verify_dir};
 
 use clap::{Parser, Subcommand};
@@ -254,6 +254,18 @@ fn main() -> ExitCode {
             let mut witnesses = Vec::new();
             for w in &witness_keys {
                 match VerifierKey::from_file(w) {
+                    // The `.pub` of `audit keygen --signing` is the witness's key as
+                    // a note signer; its cosignatures are checked as cosignature/v1.
+                    Ok(k) if k.signature_type() == SignatureType::Ed25519 => {
+                        match VerifierKey::new(
+                            k.name(),
+                            SignatureType::CosignatureV1,
+                            &k.public_key(),
+                        ) {
+                            Ok(k) => witnesses.push(k),
+                            Err(e) => return usage_error(&e),
+                        }
+                    }
                     Ok(k) => witnesses.push(k),
                     Err(e) => return usage_error(&e),
                 }
@@ -418,7 +430,16 @@ fn read_note_file(path: &std::path::Path) -> Result<(String, String), ExitCode> 
         );
         ExitCode::from(2)
     };
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    // Opened without blocking (a FIFO would hang a plain open) and checked on the
+    // open file.
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| fail(format!("cannot read: {e}")))?
+    };
     let meta = file
         .metadata()
         .map_err(|e| fail(format!("cannot read: {e}")))?;

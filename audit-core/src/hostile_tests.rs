@@ -42,17 +42,24 @@ fn segment(dir: &Path, first_seq: u64, prev: [u8; 32], kinds: &[RecordKind]) -> 
     let mut content = Vec::new();
     let mut prev = prev;
     for (i, kind) in kinds.iter().enumerate() {
+        let seq = first_seq.wrapping_add(i as u64); // crafted: may wrap on purpose
+        // A version 2 seal carries the tree's frontier: one hash per 1 bit of its
+        // seq (taken as written, the trail's start not being read).
+        let frontier =
+            vec![format!("\"{}\"", "ab".repeat(32)); seq.count_ones() as usize].join(",");
         let extra = match kind {
             RecordKind::Open => format!(
                 r#","segment":"{}","service":"t","stream":"{STREAM}","key_id":"{}","reason":"start","writer":"t""#,
                 name.file_name,
                 key().id()
             ),
-            RecordKind::Seal => format!(r#","records":{},"reason":"close""#, kinds.len()),
+            RecordKind::Seal => format!(
+                r#","records":{},"reason":"close","tree_size":{seq},"frontier":[{frontier}]"#,
+                kinds.len()
+            ),
             _ => r#","id":"x","service":"t","action":"a.b","outcome":"success","fields":{}"#
                 .to_owned(),
         };
-        let seq = first_seq.wrapping_add(i as u64); // crafted: may wrap on purpose
         let (l, h) = line(seq, &prev, *kind, &extra);
         content.extend_from_slice(&l);
         prev = h;

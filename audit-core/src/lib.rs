@@ -75,6 +75,7 @@ mod record;
 mod segment;
 pub mod storage;
 mod timestamp;
+pub mod tree_index;
 mod verify;
 pub mod witness;
 mod writer;

@@ -180,7 +180,7 @@ impl Frontier {
     ///
     /// # Panics
     ///
-    /// If the tree already holds `u64::MAX` leaves.
+    /// If the tree already holds `u64::MAX` leaves (see [`Frontier::is_full`]).
     pub fn push(&mut self, leaf_hash: [u8; 32]) {
         let size = self
             .size
@@ -196,6 +196,13 @@ impl Frontier {
         }
         self.hashes.push(hash);
         self.size = size;
+    }
+
+    /// True when the tree holds `u64::MAX` leaves: no leaf can be pushed. (A
+    /// stream's `seq` goes up to `u64::MAX`, one record more than a tree holds: a
+    /// reader of hostile input checks this before [`Frontier::push`].)
+    pub fn is_full(&self) -> bool {
+        self.size == u64::MAX
     }
 
     /// The tree's root (RFC 9162 `MTH`): [`EMPTY_ROOT`] for the empty tree.
@@ -228,8 +235,33 @@ fn split(n: usize) -> usize {
     1 << (n - 1).ilog2()
 }
 
-/// RFC 9162 `MTH` over leaf hashes.
-fn mth(leaves: &[[u8; 32]]) -> [u8; 32] {
+/// RFC 9162 `PATH(m, D[lo:hi])` with the subtree roots from `mth_range`, appended
+/// to `out`; `lo <= m < hi`.
+pub(crate) fn path_ranges(
+    m: u64,
+    lo: u64,
+    hi: u64,
+    mth_range: &impl Fn(u64, u64) -> Result<[u8; 32]>,
+    out: &mut Vec<[u8; 32]>,
+) -> Result<()> {
+    let n = hi - lo;
+    if n <= 1 {
+        return Ok(());
+    }
+    let k = 1u64 << (n - 1).ilog2();
+    if m - lo < k {
+        path_ranges(m, lo, lo + k, mth_range, out)?;
+        out.push(mth_range(lo + k, hi)?);
+    } else {
+        path_ranges(m, lo + k, hi, mth_range, out)?;
+        out.push(mth_range(lo, lo + k)?);
+    }
+    Ok(())
+}
+
+/// RFC 9162 `MTH` over leaf hashes; over the roots of equal complete subtrees when
+/// their number is a power of two (the root of the subtree they make up).
+pub(crate) fn mth(leaves: &[[u8; 32]]) -> [u8; 32] {
     match leaves {
         [] => EMPTY_ROOT,
         [only] => *only,
@@ -337,6 +369,106 @@ fn subproof(m: usize, d: &[[u8; 32]], complete: bool, out: &mut Vec<[u8; 32]>) {
         subproof(m - k, &d[k..], false, out);
         out.push(mth(&d[..k]));
     }
+}
+
+/// The consistency proof from the tree `old` (known only by its frontier) to the
+/// tree of `old`'s leaves followed by `new_leaves` (leaf hashes): the same proof as
+/// [`consistency_proof`] over all the leaves, without them. Every hash of such a
+/// proof is either a subtree of the new leaves or one of the old tree's maximal
+/// complete subtrees, which its frontier holds: O(`new_leaves`) hashes, whatever
+/// the old size. A writer keeps the frontier of the tree a witness last cosigned
+/// and the leaves since, and proves the next checkpoint from them.
+///
+/// # Errors
+///
+/// [`ErrorKind::Config`] when the old tree is empty while there are new leaves
+/// (no proof leads from the empty tree: send none).
+///
+/// ```
+/// use tracing_audit_core::merkle::{Frontier, consistency_proof, consistency_proof_extending, leaf_hash};
+///
+/// let leaves: Vec<[u8; 32]> = (0u8..13).map(|i| leaf_hash(&[i])).collect();
+/// let mut old = Frontier::new();
+/// leaves[..6].iter().for_each(|l| old.push(*l));
+/// assert_eq!(
+///     consistency_proof_extending(&old, &leaves[6..]).unwrap(),
+///     consistency_proof(&leaves, 6).unwrap()
+/// );
+/// ```
+pub fn consistency_proof_extending(
+    old: &Frontier,
+    new_leaves: &[[u8; 32]],
+) -> Result<Vec<[u8; 32]>> {
+    let m = old.size();
+    let n = m + new_leaves.len() as u64;
+    if m == 0 && n > 0 {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "Merkle consistency proof: expected an old tree of at least one leaf, found the empty tree (no proof leads from it)",
+        ));
+    }
+    // The old tree's maximal complete subtrees: (start, size, root), left to right.
+    let mut parts = Vec::with_capacity(old.hashes().len());
+    let mut start = 0u64;
+    let mut hashes = old.hashes().iter();
+    for bit in (0..64).rev() {
+        if m & (1 << bit) != 0 {
+            let size = 1u64 << bit;
+            let Some(h) = hashes.next() else { break };
+            parts.push((start, size, *h));
+            start += size;
+        }
+    }
+    let mth_range = |lo: u64, hi: u64| -> Result<[u8; 32]> {
+        if lo >= m {
+            // Within the new leaves: offsets below their number, a usize.
+            let at = |x: u64| usize::try_from(x - m).unwrap_or(usize::MAX);
+            return Ok(mth(&new_leaves[at(lo)..at(hi)]));
+        }
+        parts
+            .iter()
+            .find(|(s, len, _)| *s == lo && s + len == hi)
+            .map(|(_, _, h)| *h)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("Merkle consistency proof: the subtree [{lo}, {hi}) is not one of the old tree's (size {m})"),
+                )
+            })
+    };
+    let mut proof = Vec::new();
+    if m < n {
+        subproof_ranges(m, 0, n, true, &mth_range, &mut proof)?;
+    }
+    Ok(proof)
+}
+
+/// RFC 9162 `SUBPROOF(m, D[lo:hi], b)` with the subtree roots from `mth_range`.
+pub(crate) fn subproof_ranges(
+    m: u64,
+    lo: u64,
+    hi: u64,
+    complete: bool,
+    mth_range: &impl Fn(u64, u64) -> Result<[u8; 32]>,
+    out: &mut Vec<[u8; 32]>,
+) -> Result<()> {
+    let n = hi - lo;
+    let rel = m - lo;
+    if rel == n {
+        if !complete {
+            out.push(mth_range(lo, hi)?);
+        }
+        return Ok(());
+    }
+    let k = 1u64 << (n - 1).ilog2();
+    if rel <= k {
+        subproof_ranges(m, lo, lo + k, complete, mth_range, out)?;
+        out.push(mth_range(lo + k, hi)?);
+    } else {
+        subproof_ranges(m, lo + k, hi, false, mth_range, out)?;
+        out.push(mth_range(lo, lo + k)?);
+    }
+    Ok(())
 }
 
 /// Why a proof does not verify: what was expected and what was found.

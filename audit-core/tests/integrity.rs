@@ -2,6 +2,7 @@
 //! rollback and rewritten history; key epochs keep a stolen key from forging the
 //! past; the stream id catches segments of another stream. Every case runs on a
 //! real trail written by the writer, tampered with as an attacker would.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -565,4 +565,22 @@ proptest! {
         }
         prop_assert_eq!(frontier.root(), merkle::root(&l));
     }
+
+    /// A writer proves a checkpoint to a witness from the frontier of the tree the
+    /// witness cosigned and the leaves since: the proof is the one over all leaves.
+    #[test]
+    fn a_consistency_proof_from_a_frontier_is_the_one_over_all_leaves(
+        (n, old) in (1..=300u64).prop_flat_map(|n| (Just(n), 1..=n)),
+        salt in any::<u64>(),
+    ) {
+        let l = leaves(n as usize, salt);
+        let mut frontier = Frontier::new();
+        l[..old as usize].iter().for_each(|leaf| frontier.push(*leaf));
+        let proof = merkle::consistency_proof_extending(&frontier, &l[old as usize..]).unwrap();
+        prop_assert_eq!(&proof, &consistency_proof(&l, old).unwrap());
+        prop_assert_eq!(
+            verify_consistency(old, n, &frontier.root(), &root(&l), &proof),
+            Ok(())
+        );
+    }
 }

@@ -23,6 +23,7 @@ use crate::{AuditBuilder, AuditError, ErrorKind, Overflow};
 /// | `AUDIT_CHECKPOINT_INTERVAL` | how often a checkpoint is signed while records arrive | `1s` |
 /// | `AUDIT_CHECKPOINT_HEARTBEAT` | the longest time without a checkpoint, even when idle | `5min` |
 /// | `AUDIT_CHECKPOINT_COPY` | where a copy of every checkpoint goes, comma-separated `dir:/path` (keep it in another trust domain) | none |
+/// | `AUDIT_WITNESS_COMMAND` | a witness command each checkpoint is submitted to (program and arguments, split at spaces), such as `ssh witness-host audit witness add --state /var/lib/audit-witness --key witness.key --log-key log.pub`; the cosigned checkpoint is kept as `checkpoint.cosigned` | none |
 /// | `AUDIT_EPOCH_INTERVAL` | how often the key epoch advances when no rotation does | `1h` |
 /// | `AUDIT_FSYNC` | `batch` (fsync after every batch), `interval:<duration>` such as `interval:200ms`, or `never` | `batch` |
 /// | `AUDIT_ROTATION` | `daily`, `hourly`, `size:<size>` such as `size:64MiB`, one period and one size comma-separated (`daily,size:64MiB`), or `never` | `daily,size:128MiB` |
@@ -68,6 +69,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         "AUDIT_CHECKPOINT_COPY",
         "where copies of every checkpoint go, comma-separated `dir:/path` (keep them in another trust domain)",
+    ),
+    (
+        "AUDIT_WITNESS_COMMAND",
+        "a witness command each checkpoint is submitted to (program and arguments, split at spaces), such as `ssh witness-host audit witness add --state DIR --key FILE --log-key FILE`",
     ),
     (
         "AUDIT_EPOCH_INTERVAL",
@@ -223,6 +228,9 @@ impl AuditBuilder {
                 1 => writer.checkpoint_heartbeat(d),
                 _ => writer.epoch_interval(Some(d)),
             };
+        }
+        if let Some(v) = get("AUDIT_WITNESS_COMMAND").filter(|v| !v.trim().is_empty()) {
+            writer = writer.witness_command(v.split_whitespace().map(str::to_owned).collect());
         }
         if let Some(v) = get("AUDIT_CHECKPOINT_COPY").filter(|v| !v.trim().is_empty()) {
             for part in v.split(',') {

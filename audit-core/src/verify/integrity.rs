@@ -284,6 +284,10 @@ impl Integrity {
     /// Adds a record's hash to the tree, and notes when the tree reaches the
     /// size of the copied checkpoint.
     pub(crate) fn push(&mut self, hash: &[u8; 32], seq: u64, file: &str, line: u64) {
+        if self.tree.as_ref().is_some_and(Frontier::is_full) {
+            // The record of seq u64::MAX: no tree holds it.
+            self.tree = None;
+        }
         if let Some(tree) = &mut self.tree {
             tree.push(merkle::leaf_hash(hash));
             if let Some(t) = &mut self.target

@@ -165,7 +165,11 @@ impl Writer {
             RotationStep::Writing => {
                 self.seal("close")?;
                 // The last checkpoint covers the seal: cutting it off shows.
-                self.publish_final_checkpoint()
+                self.publish_final_checkpoint()?;
+                if let Some(w) = &mut self.witness {
+                    w.finish(std::time::Duration::from_secs(5));
+                }
+                Ok(())
             }
             RotationStep::Sealed => Ok(()),
             RotationStep::Created => {
@@ -208,8 +212,16 @@ impl Writer {
             }
             return Err(Error::io(path, "cannot append to segment", e));
         }
+        let witnessed = self.witness.is_some();
         for hash in self.batch_hashes.drain(..) {
-            self.frontier.push(crate::merkle::leaf_hash(&hash));
+            let leaf = crate::merkle::leaf_hash(&hash);
+            // The record of seq u64::MAX is the last: no tree holds it.
+            if !self.frontier.is_full() {
+                self.frontier.push(leaf);
+            }
+            if witnessed {
+                self.witness_leaves.push(leaf);
+            }
         }
         self.segment_bytes += self.buf.len() as u64;
         self.segment_records += records;

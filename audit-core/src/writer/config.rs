@@ -223,6 +223,10 @@ pub struct Checkpoints {
     pub heartbeat: Duration,
     /// Directories that receive a copy of every checkpoint.
     pub copies: Vec<PathBuf>,
+    /// The witness command (program and arguments) each checkpoint is submitted
+    /// to, as an add-checkpoint request on its standard input (`audit witness add`
+    /// answers them); `None`: no witness.
+    pub witness: Option<Vec<String>>,
 }
 
 impl Default for Checkpoints {
@@ -232,6 +236,7 @@ impl Default for Checkpoints {
             interval: DEFAULT_CHECKPOINT_INTERVAL,
             heartbeat: DEFAULT_CHECKPOINT_HEARTBEAT,
             copies: Vec::new(),
+            witness: None,
         }
     }
 }
@@ -346,6 +351,15 @@ impl WriterConfig {
     /// keep it in another trust domain (another host's mount, another account).
     pub fn checkpoint_copy(mut self, dir: impl Into<PathBuf>) -> WriterConfig {
         self.checkpoints.copies.push(dir.into());
+        self
+    }
+
+    /// Submits every checkpoint to a witness through `command` (program, then
+    /// arguments; builder style), for example `ssh witness audit witness add
+    /// --state /var/lib/witness --key w.key --log-key log.pub`. It runs on a
+    /// thread of its own; the cosigned checkpoint is kept as `checkpoint.cosigned`.
+    pub fn witness_command(mut self, command: Vec<String>) -> WriterConfig {
+        self.checkpoints.witness = Some(command);
         self
     }
 

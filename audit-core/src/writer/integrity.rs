@@ -17,6 +17,7 @@ use crate::segment::{LineReader, SegmentName, segment_path};
 use crate::storage::Storage;
 use crate::timestamp::Timestamp;
 
+use super::witness::Submission;
 use super::{RotationStep, Writer};
 
 /// The file in the stream directory holding the latest signed checkpoint.
@@ -37,6 +38,17 @@ pub(crate) fn origin(service: &str, stream: &str) -> String {
         })
         .collect();
     format!("tracing-audit/{service}/{stream}")
+}
+
+/// The file name of a stream's checkpoint in a copy directory:
+/// `<service>.<stream id>.checkpoint` (the service as in the origin).
+pub(super) fn copy_name(service: &str, stream: &str) -> String {
+    format!(
+        "{}.checkpoint",
+        origin(service, stream)
+            .trim_start_matches("tracing-audit/")
+            .replace('/', ".")
+    )
 }
 
 /// A new random stream id: 16 bytes from the operating system, as 32 lowercase
@@ -175,6 +187,14 @@ impl Writer {
         let (size, root) = (self.frontier.size(), self.frontier.root());
         let checkpoint = Checkpoint::new(origin(&self.config.service, &self.stream), size, root);
         let note = note::sign(&checkpoint.body()?, &signer)?;
+        // What the witness gets: the tree at the checkpoint's size, before the
+        // checkpoint record itself joins it.
+        let for_witness = self.witness.is_some().then(|| {
+            (
+                self.frontier.clone(),
+                std::mem::take(&mut self.witness_leaves),
+            )
+        });
         self.write_own(RecordKind::Checkpoint, Timestamp::now(), |out, _| {
             encode::u64_field(out, "size", size);
             encode::key(out, "root");
@@ -190,6 +210,13 @@ impl Writer {
         self.checkpoint_at = Instant::now();
         self.checkpointed_size = size;
         self.publish(&note);
+        if let (Some(w), Some((frontier, leaves))) = (&self.witness, for_witness) {
+            w.submit(Submission {
+                note,
+                frontier,
+                leaves,
+            });
+        }
         Ok(())
     }
 
@@ -206,18 +233,20 @@ impl Writer {
         );
         let note = note::sign(&checkpoint.body()?, &signer)?;
         self.publish(&note);
+        if let Some(w) = &self.witness {
+            w.submit(Submission {
+                note,
+                frontier: self.frontier.clone(),
+                leaves: std::mem::take(&mut self.witness_leaves),
+            });
+        }
         Ok(())
     }
 
     /// Replaces the `checkpoint` file and each copy. A copy that fails does not
     /// stop the trail: it is counted and printed to standard error.
     fn publish(&mut self, note: &str) {
-        let copy_name = format!(
-            "{}.checkpoint",
-            origin(&self.config.service, &self.stream)
-                .trim_start_matches("tracing-audit/")
-                .replace('/', ".")
-        );
+        let copy_name = copy_name(&self.config.service, &self.stream);
         let mut targets = vec![(self.config.dir.clone(), CHECKPOINT_FILE.to_owned())];
         for dir in &self.config.checkpoints.copies {
             targets.push((dir.clone(), copy_name.clone()));
@@ -330,7 +359,9 @@ pub(super) fn read_stream_state(
     let mut frontier = base.unwrap_or_default();
     for hashes in tail.iter().rev() {
         for h in hashes {
-            frontier.push(merkle::leaf_hash(h));
+            if !frontier.is_full() {
+                frontier.push(merkle::leaf_hash(h));
+            }
         }
     }
     let stream = match stream {

@@ -11,6 +11,7 @@ mod append;
 mod config;
 mod integrity;
 mod recovery;
+mod witness;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -140,6 +141,10 @@ pub struct Writer {
     checkpointed_size: u64,
     /// Checkpoint copies that could not be written (each is also printed).
     publish_failures: u64,
+    /// The thread submitting checkpoints to a witness, if one is configured.
+    witness: Option<witness::WitnessClient>,
+    /// Leaf hashes since the last checkpoint submitted to the witness.
+    witness_leaves: Vec<[u8; 32]>,
 }
 
 impl fmt::Debug for Writer {
@@ -190,6 +195,17 @@ impl Writer {
     /// standard error.
     pub fn checkpoint_publish_failures(&self) -> u64 {
         self.publish_failures
+    }
+
+    /// How many checkpoints the witness cosigned, and how many submissions
+    /// failed (each failure is also printed), since the writer started.
+    pub fn witness_counts(&self) -> (u64, u64) {
+        self.witness.as_ref().map_or((0, 0), |w| {
+            (
+                w.cosigned.load(std::sync::atomic::Ordering::Relaxed),
+                w.failures.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        })
     }
 
     /// The file name of the segment being written.

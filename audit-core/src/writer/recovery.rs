@@ -21,6 +21,18 @@ use super::{Opened, RotationStep, Writer, WriterConfig};
 /// which the writer does not create), and need a signing key.
 fn check_checkpoint_copies(config: &WriterConfig) -> Result<()> {
     let c = &config.checkpoints;
+    if c.witness.is_some() && c.signing_key.is_none() {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "expected a checkpoint signing key with a witness command, found a witness without a key: there would be nothing to cosign (set AUDIT_SIGNING_KEY_FILE)",
+        ));
+    }
+    if c.witness.as_ref().is_some_and(Vec::is_empty) {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "expected a witness command (a program and its arguments), found an empty one",
+        ));
+    }
     if !c.copies.is_empty() && c.signing_key.is_none() {
         return Err(Error::new(
             ErrorKind::Config,
@@ -223,6 +235,29 @@ impl Writer {
             }
         }
         let size = state.frontier.size();
+        let witness =
+            match &config.checkpoints.witness {
+                Some(command) if config.checkpoints.signing_key.is_some() => {
+                    let name = format!(
+                        "{}.cosigned",
+                        super::integrity::copy_name(&config.service, &state.stream)
+                    );
+                    let target = super::witness::Target {
+                        command: command.clone(),
+                        dir: config.dir.clone(),
+                        copies: config
+                            .checkpoints
+                            .copies
+                            .iter()
+                            .map(|d| (d.clone(), name.clone()))
+                            .collect(),
+                    };
+                    Some(super::witness::WitnessClient::start(target).map_err(|e| {
+                        Error::io(&config.dir, "cannot start the witness thread", e)
+                    })?)
+                }
+                _ => None,
+            };
         Ok(Writer {
             config,
             _lock: lock,
@@ -250,6 +285,8 @@ impl Writer {
             checkpoint_at: Instant::now(),
             checkpointed_size: size,
             publish_failures: 0,
+            witness,
+            witness_leaves: Vec::new(),
         })
     }
 

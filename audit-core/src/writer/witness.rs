@@ -1,0 +1,294 @@
+//! Submitting checkpoints to a witness (c2sp.org/tlog-witness) through a command,
+//! such as `ssh witness-host audit witness add …`, on a thread of its own so that a
+//! slow or unreachable witness never holds up the trail.
+//!
+//! The thread keeps the frontier of the tree the witness last cosigned and the
+//! leaves since, and proves each new checkpoint from them
+//! ([`merkle::consistency_proof_extending`]): O(records since) work, whatever the
+//! size of the trail. When the witness answers that it holds another size (a
+//! restart, the exit status 4 and the size on standard output), the proof from
+//! that size is read from the trail once ([`crate::proof::prove_consistency`]).
+//! A cosigned checkpoint is written as `checkpoint.cosigned` beside `checkpoint`
+//! (and in every copy directory); a refusal is printed to standard error and
+//! counted, never silent.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use std::sync::mpsc::{Receiver, Sender};
+
+use crate::merkle::{Frontier, consistency_proof_extending};
+use crate::note::{ConsistencyRequest, Note};
+
+use super::integrity::write_atomic;
+
+/// The most leaves kept while the witness does not answer (128 MiB of hashes);
+/// past it they are dropped and the next submission proves from the trail.
+const MAX_PENDING_LEAVES: usize = 1 << 22;
+
+/// How long one run of the witness command may take before it is killed.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A checkpoint for the witness: its note, the tree's frontier at its size, and
+/// the leaf hashes since the previous one sent.
+pub(super) struct Submission {
+    pub note: String,
+    pub frontier: Frontier,
+    pub leaves: Vec<[u8; 32]>,
+}
+
+/// Where the cosigned checkpoints go and how to reach the witness.
+pub(super) struct Target {
+    pub command: Vec<String>,
+    pub dir: PathBuf,
+    pub copies: Vec<(PathBuf, String)>,
+}
+
+/// The submitting thread, and what it reports.
+pub(super) struct WitnessClient {
+    tx: Option<Sender<Submission>>,
+    handle: Option<JoinHandle<()>>,
+    done: Receiver<()>,
+    /// Checkpoints the witness cosigned.
+    pub cosigned: Arc<AtomicU64>,
+    /// Submissions that failed (the command failed, timed out, or refused).
+    pub failures: Arc<AtomicU64>,
+}
+
+impl WitnessClient {
+    pub(super) fn start(target: Target) -> std::io::Result<WitnessClient> {
+        let (tx, rx) = std::sync::mpsc::channel::<Submission>();
+        let (done_tx, done) = std::sync::mpsc::sync_channel(1);
+        let cosigned = Arc::new(AtomicU64::new(0));
+        let failures = Arc::new(AtomicU64::new(0));
+        let (c, f) = (Arc::clone(&cosigned), Arc::clone(&failures));
+        let handle = std::thread::Builder::new()
+            .name("audit-witness".into())
+            .spawn(move || {
+                run(&target, &rx, &c, &f);
+                let _ = done_tx.send(());
+            })?;
+        Ok(WitnessClient {
+            tx: Some(tx),
+            handle: Some(handle),
+            done,
+            cosigned,
+            failures,
+        })
+    }
+
+    pub(super) fn submit(&self, s: Submission) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(s);
+        }
+    }
+
+    /// Lets the thread submit what is queued, waiting at most `deadline`; says on
+    /// standard error when it did not finish.
+    pub(super) fn finish(&mut self, deadline: Duration) {
+        self.tx = None;
+        match self.done.recv_timeout(deadline) {
+            Ok(()) => {
+                if let Some(h) = self.handle.take() {
+                    let _ = h.join();
+                }
+            }
+            Err(_) => eprintln!(
+                "audit-core: the witness did not answer within {deadline:?}: the last checkpoint may not be cosigned (it is in the trail and in the checkpoint file)"
+            ),
+        }
+    }
+}
+
+impl Drop for WitnessClient {
+    fn drop(&mut self) {
+        if self.tx.is_some() {
+            self.finish(Duration::from_secs(5));
+        }
+    }
+}
+
+/// What the thread knows of the witness.
+struct State {
+    /// The tree the witness last cosigned; `None`: not known (at start-up).
+    cosigned: Option<Frontier>,
+    /// Leaf hashes after it.
+    leaves: Vec<[u8; 32]>,
+    /// The witness refused a rollback or fork: nothing more is sent.
+    refused: bool,
+}
+
+fn run(target: &Target, rx: &Receiver<Submission>, cosigned: &AtomicU64, failures: &AtomicU64) {
+    let mut state = State {
+        cosigned: None,
+        leaves: Vec::new(),
+        refused: false,
+    };
+    while let Ok(first) = rx.recv() {
+        // Behind: only the newest checkpoint is submitted, with every leaf.
+        let mut latest = first;
+        state.leaves.append(&mut latest.leaves);
+        while let Ok(mut next) = rx.try_recv() {
+            state.leaves.append(&mut next.leaves);
+            latest = next;
+        }
+        if state.leaves.len() > MAX_PENDING_LEAVES {
+            state.leaves = Vec::new();
+            state.cosigned = None;
+        }
+        if state.refused {
+            continue;
+        }
+        match submit(target, &mut state, &latest) {
+            Ok(()) => {
+                cosigned.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(why) => {
+                let n = failures.fetch_add(1, Ordering::Relaxed) + 1;
+                if n % 60 == 1 || state.refused {
+                    eprintln!(
+                        "audit-core: checkpoint of {} records not cosigned ({n} failed so far): {why}",
+                        latest.frontier.size()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Submits `latest`, proving it from what the witness holds.
+fn submit(target: &Target, state: &mut State, latest: &Submission) -> Result<(), String> {
+    let note = Note::parse(&latest.note).map_err(|e| e.to_string())?;
+    let (old_size, proof) = match &state.cosigned {
+        Some(old) if old.size() > 0 => (
+            old.size(),
+            consistency_proof_extending(old, &state.leaves).map_err(|e| e.to_string())?,
+        ),
+        _ => (0, Vec::new()),
+    };
+    let answer = run_command(target, &request(old_size, proof, note.clone())?)?;
+    let cosigned = match answer {
+        Answer::Cosigned(text) => text,
+        Answer::Conflict(size) => {
+            // The witness holds another size: prove from it, reading the trail.
+            let stream = crate::Stream::open(&target.dir).map_err(|e| e.to_string())?;
+            let proof = crate::proof::prove_consistency(&stream, size, latest.frontier.size())
+                .map_err(|e| format!("cannot prove from the witness's size {size}: {e}"))?;
+            match run_command(target, &request(size, proof.proof.hashes, note)?)? {
+                Answer::Cosigned(text) => text,
+                Answer::Conflict(again) => {
+                    return Err(format!(
+                        "the witness holds size {again} after saying {size}"
+                    ));
+                }
+                Answer::Refused(why) => return Err(why),
+                Answer::Evidence(why) => {
+                    state.refused = true;
+                    return Err(why);
+                }
+            }
+        }
+        Answer::Refused(why) => return Err(why),
+        Answer::Evidence(why) => {
+            state.refused = true;
+            return Err(why);
+        }
+    };
+    state.cosigned = Some(latest.frontier.clone());
+    state.leaves.clear();
+    let mut failed = Vec::new();
+    if let Err(e) = write_atomic(&target.dir, "checkpoint.cosigned", cosigned.as_bytes()) {
+        failed.push(e.to_string());
+    }
+    for (dir, name) in &target.copies {
+        if let Err(e) = write_atomic(dir, name, cosigned.as_bytes()) {
+            failed.push(e.to_string());
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("cosigned, but not written: {}", failed.join("; ")))
+    }
+}
+
+fn request(old_size: u64, proof: Vec<[u8; 32]>, note: Note) -> Result<String, String> {
+    ConsistencyRequest {
+        old_size,
+        proof,
+        checkpoint_note: note,
+    }
+    .format()
+    .map_err(|e| e.to_string())
+}
+
+/// What the witness command answered.
+enum Answer {
+    Cosigned(String),
+    /// Exit 4: the witness holds this size.
+    Conflict(u64),
+    /// Exit 1 or another failure.
+    Refused(String),
+    /// Exit 3: the witness saw a rollback or a fork: evidence against this log.
+    Evidence(String),
+}
+
+fn run_command(target: &Target, request: &str) -> Result<Answer, String> {
+    let (program, args) = target
+        .command
+        .split_first()
+        .ok_or("the witness command is empty")?;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run the witness command {program:?}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(request.as_bytes())
+            .map_err(|e| format!("cannot write to the witness command: {e}"))?;
+    }
+    // Waited for on a thread, so that a hung command is killed at the timeout.
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(COMMAND_TIMEOUT) {
+        Ok(out) => out.map_err(|e| format!("the witness command failed: {e}"))?,
+        Err(_) => {
+            // SIGKILL through kill(1): no unsafe code for one signal.
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            return Err(format!(
+                "the witness command did not answer within {COMMAND_TIMEOUT:?} and was killed"
+            ));
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr.trim();
+    Ok(match out.status.code() {
+        Some(0) => Answer::Cosigned(stdout),
+        Some(4) => match stdout.trim().parse() {
+            Ok(size) => Answer::Conflict(size),
+            Err(_) => Answer::Refused(format!(
+                "the witness answered a conflict without its size: {stderr}"
+            )),
+        },
+        Some(3) => Answer::Evidence(format!(
+            "THE WITNESS REFUSED A ROLLBACK OR A FORK OF THIS TRAIL: {stderr}"
+        )),
+        code => Answer::Refused(format!(
+            "the witness command exited with {code:?}: {stderr}"
+        )),
+    })
+}
