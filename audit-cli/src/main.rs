@@ -295,24 +295,9 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
-            if let Some(k) = &key
-                && let Some(written_with) = trail_key_id(&dir)
-                && written_with != k.id()
-            {
-                // Not tampering: every MAC would fail for the same reason.
-                let written_with = terminal_safe(&written_with);
-                eprintln!(
-                    "audit verify: this trail was written with key id {written_with}; the key given ({}) has key id {}: verify it with the trail's key",
-                    key_file
-                        .as_deref()
-                        .map_or_else(String::new, |p| p.display().to_string()),
-                    k.id()
-                );
-                return ExitCode::from(2);
-            }
             let key_id = key.as_ref().map(|k| k.id().to_owned());
             let mut opts = VerifyOptions::new();
-            opts.key = key;
+            opts.key = key.clone();
             opts.from = from;
             opts.to = to;
             opts.pubkey = pubkey;
@@ -322,6 +307,32 @@ fn main() -> ExitCode {
                 Ok(r) => r,
                 Err(e) => return usage_error(&e),
             };
+            // A key other than the trail's: every MAC fails, and the open records
+            // name another key id. Not tampering: say so (exit 2). When some MAC
+            // verifies with the key given, a key id that differs was edited, and the
+            // failures are reported as tampering.
+            if let Some(k) = &key
+                && !report.trail_key_ids.is_empty()
+                && report.trail_key_ids.iter().all(|id| id != k.id())
+                && report.records > 0
+                && report
+                    .failures
+                    .iter()
+                    .filter(|f| f.kind == tracing_audit_core::FailureKind::MacMismatch)
+                    .count() as u64
+                    == report.records
+            {
+                let ids = report.trail_key_ids.join(", ");
+                let written_with = terminal_safe(&ids);
+                eprintln!(
+                    "audit verify: this trail was written with key id {written_with}; the key given ({}) has key id {}: verify it with the trail's key",
+                    key_file
+                        .as_deref()
+                        .map_or_else(String::new, |p| p.display().to_string()),
+                    k.id()
+                );
+                return ExitCode::from(2);
+            }
             if report.segments.is_empty() && report.skipped_segments == 0 {
                 // Nothing is not an intact trail: a wrong path, or every segment gone.
                 eprintln!(
@@ -464,17 +475,6 @@ fn read_note_file(path: &std::path::Path) -> Result<(String, String), ExitCode> 
         |n| n.to_string_lossy().into_owned(),
     );
     Ok((name, text))
-}
-
-/// The key id in the trail's first `open` record, if it can be read (a trail that
-/// cannot is left to the verification to report).
-fn trail_key_id(dir: &std::path::Path) -> Option<String> {
-    let stream = tracing_audit_core::Stream::open(dir).ok()?;
-    let first = stream.records().next()?.ok()?;
-    if first.kind != Some(tracing_audit_core::RecordKind::Open) {
-        return None;
-    }
-    first.json().ok()?["key_id"].as_str().map(str::to_owned)
 }
 
 fn usage_error(e: &tracing_audit_core::Error) -> ExitCode {

@@ -326,6 +326,32 @@ fn a_key_other_than_the_trails_is_a_usage_error_naming_both_key_ids() {
     assert!(!String::from_utf8(out.stdout).unwrap().contains("TAMPERING"));
 }
 
+/// The key id of the first open record edited (its hash recomputed, no key
+/// needed) made `audit verify` call the tampering a wrong key (exit 2): the other
+/// records' MACs verify with the key given, so it is tampering (exit 1).
+#[test]
+fn an_edited_key_id_is_tampering_not_a_wrong_key() {
+    use sha2::Digest as _;
+    let f = fixture(5);
+    let seg = segments(&f.dir)[0].clone();
+    std::fs::set_permissions(&seg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = std::fs::read_to_string(&seg).unwrap();
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+    let trail_id = Key::from_hex(KEY_HEX).unwrap().id().to_owned();
+    let edited = lines[0].replacen(&trail_id, "0123456789abcdef", 1);
+    let at = edited.rfind(",\"hash\":\"").unwrap();
+    let body = format!("{}}}", &edited[..at]);
+    let hash = sha2::Sha256::digest(body.as_bytes());
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    lines[0] = format!("{}{hex}{}", &edited[..at + 9], &edited[at + 9 + 64..]);
+    std::fs::write(&seg, lines.concat()).unwrap();
+    let out = audit(&["verify", s(&f.dir), "--key-file", s(&f.key), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["first_failure"]["kind"], "mac_mismatch", "{v}");
+    assert_eq!(v["first_failure"]["line"], 1, "{v}");
+}
+
 /// Issue 10, item 3 (in part): `--from` after `--to` was accepted silently.
 #[test]
 fn a_window_that_ends_before_it_starts_is_a_usage_error() {

@@ -85,6 +85,20 @@ mod hostile_tests;
 
 pub use encode::{Limits, MAX_LINE_BYTES, SUFFIX_LEN, ZERO_HASH};
 
+/// The checkpoint origin of a stream (docs/FORMAT.md §4.2):
+/// `tracing-audit/<service>/<stream id>`, with every character of the service
+/// name other than ASCII letters, digits, `.`, `_` and `-` written as `_`.
+///
+/// ```
+/// assert_eq!(
+///     tracing_audit_core::checkpoint_origin("pool manager", "00ff"),
+///     "tracing-audit/pool_manager/00ff"
+/// );
+/// ```
+pub fn checkpoint_origin(service: &str, stream: &str) -> String {
+    writer::origin(service, stream)
+}
+
 /// Entry points for the criterion benchmarks only; not a stable API.
 #[doc(hidden)]
 pub mod bench_support {

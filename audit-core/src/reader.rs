@@ -99,6 +99,31 @@ impl Stream {
         Records::new(self, None, false)
     }
 
+    /// The record of `seq`, read from the one segment that holds it (found by the
+    /// segment names), not checked beyond its own line: `None` when no segment
+    /// holds it.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Corrupt`] when the line of that seq is not a record;
+    /// [`crate::ErrorKind::Io`].
+    pub fn record(&self, seq: u64) -> Result<Option<Record>> {
+        let Some(i) = self.segments.iter().rposition(|s| s.first_seq <= seq) else {
+            return Ok(None);
+        };
+        let name = &self.segments[i];
+        let file: Arc<str> = name.file_name.as_str().into();
+        let mut reader = LineReader::open(&*self.storage, &self.segment_path(name))?;
+        while let Some(lines) = reader.next_batch()? {
+            for line in lines.iter() {
+                let r = record(name, &file, line).map_err(|f| Error::from_failure(&self.dir, f))?;
+                if r.seq == seq {
+                    return Ok(Some(r));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Every record, in stream order, checked as `verify_dir` checks them (hash,
     /// MAC with `key`, `prev`, `seq`, segment order). The first failure is an `Err`
     /// item (its [`Error::failure`] says what and where) and ends the iteration.

@@ -524,3 +524,97 @@ fn openssl_verifies_the_published_checkpoint() {
     let out = check(&text.replacen('\n', "\n9", 1));
     assert!(!out.status.success());
 }
+
+#[test]
+fn a_writer_refuses_a_key_ahead_of_a_rolled_back_trail() {
+    let root = tempfile::tempdir().unwrap();
+    let (live, old) = (root.path().join("live"), root.path().join("old"));
+    let key_file = root.path().join("key");
+    key().write_new_file(&key_file).unwrap();
+    // As a service starts: the key read from the key file the writer evolves.
+    let open = |dir: &Path| {
+        let mut c = config(dir).key_file(&key_file);
+        c.key = Key::from_file(&key_file).unwrap();
+        Writer::open(c)
+    };
+    let mut w = open(&live).unwrap();
+    write_events(&mut w, 5);
+    w.close().unwrap();
+    copy_dir(&live, &old);
+    let mut w = open(&live).unwrap();
+    write_events(&mut w, 40); // rotations: the key file moves on
+    let epoch = w.epoch();
+    w.close().unwrap();
+    // The directory restored from the old copy, the key file as it is now.
+    std::fs::remove_dir_all(&live).unwrap();
+    copy_dir(&old, &live);
+    let err = open(&live).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Key, "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("found a key of epoch {epoch}"))
+            && err.to_string().contains("rolled back"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_epoch_raised_anywhere_but_by_one_at_an_epoch_record_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (segs, _) = epochs_trail(dir.path());
+    let last = segs.last().unwrap();
+    let ls = lines(last);
+    // The rotation's epoch record (line 2), made to jump by two, MACed with the
+    // key of the epoch it claims (whoever holds a later key can do that).
+    let h = header(&ls[1]);
+    assert_eq!(h["kind"], "epoch");
+    let e = h["epoch"].as_u64().unwrap();
+    let jumped = ls[1].replacen(
+        &format!("\"epoch\":{e},"),
+        &format!("\"epoch\":{},", e + 1),
+        1,
+    );
+    let (forged, _) = reseal(
+        &jumped,
+        h["prev"].as_str().unwrap(),
+        &key().at_epoch(e + 1).unwrap(),
+    );
+    let mut edited = ls.clone();
+    edited[1] = forged;
+    rewrite(last, &edited);
+    let first = verify_with(dir.path(), None, signer().verifier())
+        .first_failure()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (first.kind, first.line),
+        (FailureKind::EpochMismatch, 2),
+        "{first:?}"
+    );
+
+    // An open record raising the epoch (a writer starting with a later key, after
+    // the trail was cut): refused too.
+    let h = header(&ls[0]);
+    let raised = ls[0].replacen(
+        &format!("\"epoch\":{},", h["epoch"]),
+        &format!("\"epoch\":{},", e + 5),
+        1,
+    );
+    let (forged, _) = reseal(
+        &raised,
+        h["prev"].as_str().unwrap(),
+        &key().at_epoch(e + 5).unwrap(),
+    );
+    let mut edited = ls.clone();
+    edited[0] = forged;
+    rewrite(last, &edited);
+    let first = verify_with(dir.path(), None, signer().verifier())
+        .first_failure()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (first.kind, first.line),
+        (FailureKind::EpochMismatch, 1),
+        "{first:?}"
+    );
+}

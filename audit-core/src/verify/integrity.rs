@@ -305,9 +305,9 @@ impl Integrity {
     }
 
     /// Checks the epoch of a record against its position: it changes only at an
-    /// `epoch` record (which raises it) or where a writer starts (an `open` or
-    /// `recovery` record, which may raise it), and never falls. `first`: no
-    /// record was read before this one.
+    /// `epoch` record, which raises it by one, and never otherwise (a writer
+    /// starting, at an `open` or `recovery` record, carries on the trail's
+    /// epoch). `first`: the stream's first record, of any epoch.
     pub(crate) fn epoch(
         prev_epoch: u64,
         epoch: u64,
@@ -323,26 +323,23 @@ impl Integrity {
         if first {
             return None;
         }
-        match kind {
-            Some(RecordKind::Epoch) => {
-                if epoch <= prev_epoch {
-                    Some(format!(
-                        "expected an epoch record to raise the epoch above {prev_epoch}, found epoch {epoch}"
-                    ))
-                } else if from != Some(prev_epoch) {
-                    Some(format!(
-                        "expected the epoch record's from to be {prev_epoch} (the epoch before it), found {from:?}"
-                    ))
-                } else {
-                    None
-                }
+        if kind == Some(RecordKind::Epoch) {
+            if prev_epoch.checked_add(1) != Some(epoch) {
+                Some(format!(
+                    "expected an epoch record to raise the epoch by one, to {}, found epoch {epoch}",
+                    prev_epoch.saturating_add(1)
+                ))
+            } else if from != Some(prev_epoch) {
+                Some(format!(
+                    "expected the epoch record's from to be {prev_epoch} (the epoch before it), found {from:?}"
+                ))
+            } else {
+                None
             }
-            Some(RecordKind::Open | RecordKind::Recovery) => (epoch < prev_epoch).then(|| {
-                format!("expected epoch {prev_epoch} or later (epochs never go back), found epoch {epoch}: this record belongs to an earlier epoch")
-            }),
-            _ => (epoch != prev_epoch).then(|| {
-                format!("expected epoch {prev_epoch} (epochs change only at an epoch record), found epoch {epoch}: this record does not belong at this position")
-            }),
+        } else {
+            (epoch != prev_epoch).then(|| {
+                format!("expected epoch {prev_epoch} (epochs change only at an epoch record, by one), found epoch {epoch}: this record does not belong at this position")
+            })
         }
     }
 }

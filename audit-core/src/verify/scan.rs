@@ -294,7 +294,11 @@ impl SegmentScan {
             }
         }
         // Check 6a: the epoch fits the record's position.
-        let first_ever = chain.next_seq == Some(0) && h.seq == 0;
+        // The epoch is checked against the record before, except after a missing
+        // segment (the first record of a segment, later than expected: that is
+        // `missing_segment`, and the epochs of the missing records are unknown).
+        let after_missing = first_line && chain.next_seq.is_some_and(|n| h.seq > n);
+        let first_ever = (chain.next_seq == Some(0) && h.seq == 0) || after_missing;
         check(
             FailureKind::EpochMismatch,
             Integrity::epoch(chain.epoch, h.epoch, h.v, kind, epoch_from, first_ever),

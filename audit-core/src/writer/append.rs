@@ -166,8 +166,8 @@ impl Writer {
                 self.seal("close")?;
                 // The last checkpoint covers the seal: cutting it off shows.
                 self.publish_final_checkpoint()?;
-                if let Some(w) = &mut self.witness {
-                    w.finish(std::time::Duration::from_secs(5));
+                if let Some(p) = &mut self.publisher {
+                    p.finish(std::time::Duration::from_secs(10));
                 }
                 Ok(())
             }
@@ -212,7 +212,7 @@ impl Writer {
             }
             return Err(Error::io(path, "cannot append to segment", e));
         }
-        let witnessed = self.witness.is_some();
+        let witnessed = self.witnessed;
         for hash in self.batch_hashes.drain(..) {
             let leaf = crate::merkle::leaf_hash(&hash);
             // The record of seq u64::MAX is the last: no tree holds it.

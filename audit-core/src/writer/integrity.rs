@@ -17,6 +17,7 @@ use crate::segment::{LineReader, SegmentName, segment_path};
 use crate::storage::Storage;
 use crate::timestamp::Timestamp;
 
+use super::publish::Job;
 use super::witness::Submission;
 use super::{RotationStep, Writer};
 
@@ -105,6 +106,14 @@ impl Writer {
         self.housekeeping(Instant::now())
     }
 
+    /// Waits until every checkpoint written so far is published (the
+    /// `checkpoint` file and the copies replaced, the witness handed it), at most
+    /// `timeout`: they are published by a thread of their own, once durable. True
+    /// when they are (or when there are no checkpoints).
+    pub fn wait_for_checkpoints(&self, timeout: std::time::Duration) -> bool {
+        self.publisher.as_ref().is_none_or(|p| p.wait(timeout))
+    }
+
     /// When [`Writer::tick`] next has something to do, if ever.
     pub fn next_due(&self) -> Option<Instant> {
         let mut due: Option<Instant> = None;
@@ -189,11 +198,10 @@ impl Writer {
         let note = note::sign(&checkpoint.body()?, &signer)?;
         // What the witness gets: the tree at the checkpoint's size, before the
         // checkpoint record itself joins it.
-        let for_witness = self.witness.is_some().then(|| {
-            (
-                self.frontier.clone(),
-                std::mem::take(&mut self.witness_leaves),
-            )
+        let witness = self.witnessed.then(|| Submission {
+            note: note.clone(),
+            frontier: self.frontier.clone(),
+            leaves: std::mem::take(&mut self.witness_leaves),
         });
         self.write_own(RecordKind::Checkpoint, Timestamp::now(), |out, _| {
             encode::u64_field(out, "size", size);
@@ -204,17 +212,16 @@ impl Writer {
             encode::key(out, "note");
             encode::string(out, &note, usize::MAX);
         })?;
-        // Published only once durable: a checkpoint must never be ahead of the
-        // trail, or a crash would make the trail look cut.
-        self.fsync()?;
         self.checkpoint_at = Instant::now();
         self.checkpointed_size = size;
-        self.publish(&note);
-        if let (Some(w), Some((frontier, leaves))) = (&self.witness, for_witness) {
-            w.submit(Submission {
+        // Published once durable (the publishing thread fsyncs the segment first):
+        // a checkpoint must never be ahead of the trail, or a crash would make the
+        // trail look cut.
+        if let Some(p) = &self.publisher {
+            p.send(Job {
+                sync: Some(self.path()),
                 note,
-                frontier,
-                leaves,
+                witness,
             });
         }
         Ok(())
@@ -232,38 +239,20 @@ impl Writer {
             self.frontier.root(),
         );
         let note = note::sign(&checkpoint.body()?, &signer)?;
-        self.publish(&note);
-        if let Some(w) = &self.witness {
-            w.submit(Submission {
+        let witness = self.witnessed.then(|| Submission {
+            note: note.clone(),
+            frontier: self.frontier.clone(),
+            leaves: std::mem::take(&mut self.witness_leaves),
+        });
+        // The seal was fsynced: durable already.
+        if let Some(p) = &self.publisher {
+            p.send(Job {
+                sync: None,
                 note,
-                frontier: self.frontier.clone(),
-                leaves: std::mem::take(&mut self.witness_leaves),
+                witness,
             });
         }
         Ok(())
-    }
-
-    /// Replaces the `checkpoint` file and each copy. A copy that fails does not
-    /// stop the trail: it is counted and printed to standard error.
-    fn publish(&mut self, note: &str) {
-        let copy_name = copy_name(&self.config.service, &self.stream);
-        let mut targets = vec![(self.config.dir.clone(), CHECKPOINT_FILE.to_owned())];
-        for dir in &self.config.checkpoints.copies {
-            targets.push((dir.clone(), copy_name.clone()));
-        }
-        for (dir, name) in targets {
-            if let Err(e) = write_atomic(&dir, &name, note.as_bytes()) {
-                self.publish_failures += 1;
-                // The first failure, then one in 60 (a checkpoint a second would
-                // otherwise flood standard error); the count says how many.
-                if self.publish_failures % 60 == 1 {
-                    eprintln!(
-                        "audit-core: could not publish a checkpoint (it is in the trail; {} checkpoint copies failed so far): {e}",
-                        self.publish_failures
-                    );
-                }
-            }
-        }
     }
 }
 

@@ -10,6 +10,7 @@
 mod append;
 mod config;
 mod integrity;
+mod publish;
 mod recovery;
 mod witness;
 
@@ -139,11 +140,11 @@ pub struct Writer {
     checkpoint_at: Instant,
     /// The tree size the last checkpoint committed to.
     checkpointed_size: u64,
-    /// Checkpoint copies that could not be written (each is also printed).
-    publish_failures: u64,
-    /// The thread submitting checkpoints to a witness, if one is configured.
-    witness: Option<witness::WitnessClient>,
-    /// Leaf hashes since the last checkpoint submitted to the witness.
+    /// The thread publishing checkpoints (with a signing key).
+    publisher: Option<publish::Publisher>,
+    /// Whether a witness is configured; then the leaf hashes since the last
+    /// checkpoint sent to it.
+    witnessed: bool,
     witness_leaves: Vec<[u8; 32]>,
 }
 
@@ -194,16 +195,19 @@ impl Writer {
     /// destination) could not be written; each failure is also printed to
     /// standard error.
     pub fn checkpoint_publish_failures(&self) -> u64 {
-        self.publish_failures
+        self.publisher
+            .as_ref()
+            .map_or(0, |p| p.failures.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// How many checkpoints the witness cosigned, and how many submissions
     /// failed (each failure is also printed), since the writer started.
     pub fn witness_counts(&self) -> (u64, u64) {
-        self.witness.as_ref().map_or((0, 0), |w| {
+        let counts = self.publisher.as_ref().and_then(|p| p.witness.as_ref());
+        counts.map_or((0, 0), |(ok, failed)| {
             (
-                w.cosigned.load(std::sync::atomic::Ordering::Relaxed),
-                w.failures.load(std::sync::atomic::Ordering::Relaxed),
+                ok.load(std::sync::atomic::Ordering::Relaxed),
+                failed.load(std::sync::atomic::Ordering::Relaxed),
             )
         })
     }

@@ -226,6 +226,20 @@ impl Writer {
             )
             .at(&config.dir));
         }
+        // A key ahead of the trail: the trail was rolled back to an older copy
+        // (or the key file comes from elsewhere). Continuing it would fork the
+        // trail; records of the epochs in between could not be told from forgeries.
+        if config.key.epoch() > chain.epoch && chain.next_seq != Some(0) {
+            return Err(Error::new(
+                ErrorKind::Key,
+                format!(
+                    "expected a key of the trail's epoch {} or earlier, found a key of epoch {}: the trail ends in an earlier epoch than its key has reached, so it was rolled back to an older copy (or the key file comes from another stream); it cannot be continued: check it against a copied checkpoint (`audit verify --checkpoint`), and write to a new stream directory",
+                    chain.epoch,
+                    config.key.epoch()
+                ),
+            )
+            .at(&config.dir));
+        }
         if let Some(key) = config.key.at_epoch(chain.epoch)
             && key.epoch() > config.key.epoch()
         {
@@ -235,29 +249,43 @@ impl Writer {
             }
         }
         let size = state.frontier.size();
-        let witness =
-            match &config.checkpoints.witness {
-                Some(command) if config.checkpoints.signing_key.is_some() => {
-                    let name = format!(
-                        "{}.cosigned",
-                        super::integrity::copy_name(&config.service, &state.stream)
-                    );
-                    let target = super::witness::Target {
-                        command: command.clone(),
-                        dir: config.dir.clone(),
-                        copies: config
-                            .checkpoints
-                            .copies
-                            .iter()
-                            .map(|d| (d.clone(), name.clone()))
-                            .collect(),
-                    };
-                    Some(super::witness::WitnessClient::start(target).map_err(|e| {
-                        Error::io(&config.dir, "cannot start the witness thread", e)
-                    })?)
+        let publisher = match &config.checkpoints.signing_key {
+            Some(_) => {
+                let name = super::integrity::copy_name(&config.service, &state.stream);
+                let mut targets = vec![(
+                    config.dir.clone(),
+                    super::integrity::CHECKPOINT_FILE.to_owned(),
+                )];
+                for d in &config.checkpoints.copies {
+                    targets.push((d.clone(), name.clone()));
                 }
-                _ => None,
-            };
+                let witness = match &config.checkpoints.witness {
+                    Some(command) => Some(
+                        super::witness::WitnessClient::start(super::witness::Target {
+                            command: command.clone(),
+                            dir: config.dir.clone(),
+                            copies: config
+                                .checkpoints
+                                .copies
+                                .iter()
+                                .map(|d| (d.clone(), format!("{name}.cosigned")))
+                                .collect(),
+                        })
+                        .map_err(|e| {
+                            Error::io(&config.dir, "cannot start the witness thread", e)
+                        })?,
+                    ),
+                    None => None,
+                };
+                Some(
+                    super::publish::Publisher::start(targets, witness).map_err(|e| {
+                        Error::io(&config.dir, "cannot start the checkpoint thread", e)
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let witnessed = config.checkpoints.witness.is_some() && publisher.is_some();
         Ok(Writer {
             config,
             _lock: lock,
@@ -284,8 +312,8 @@ impl Writer {
             epoch_started: Instant::now(),
             checkpoint_at: Instant::now(),
             checkpointed_size: size,
-            publish_failures: 0,
-            witness,
+            publisher,
+            witnessed,
             witness_leaves: Vec::new(),
         })
     }
