@@ -9,7 +9,7 @@
 //! and which subtrees depends only on the sizes and the index, not on the leaves.
 //! [`ProofBuilder`] works those subtrees out first, is then fed the leaf hashes in
 //! order, and hashes each subtree as its leaves go by with a
-//! [`Frontier`](crate::merkle::Frontier) (the subtrees are disjoint, so at most one
+//! [`Frontier`] (the subtrees are disjoint, so at most one
 //! is being hashed at a time). Memory is O(log n) hashes whatever the size; time is
 //! one SHA-256 per leaf and one per inner node, as computing the root takes.
 //!
