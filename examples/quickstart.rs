@@ -87,16 +87,29 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         None => {
             let p = PathBuf::from(format!("{}.key", dir.display()));
             if !p.exists() {
-                Key::generate()?.write_new_file(&p)?;
+                let key = Key::generate()?;
+                let mut verifier = p.clone().into_os_string();
+                verifier.push(".verifier");
+                key.write_new_file(verifier.as_ref())?;
+                key.write_new_file(&p)?;
                 println!(
-                    "created a new HMAC key at {} (keep it secret; verification needs it)",
-                    p.display()
+                    "created a new HMAC key at {} (the writer's: it moves on with each key epoch) and its verifier copy at {} (keep it secret, off the host: verification needs it)",
+                    p.display(),
+                    PathBuf::from(verifier).display()
                 );
             }
             p
         }
     };
-    let key = Key::from_file(&key_path)?;
+    // The verifier copy (`<key>.verifier`, the initial key) checks every key epoch;
+    // the writer's key file, which moves on with the epochs, only its own.
+    let mut verifier = key_path.clone().into_os_string();
+    verifier.push(".verifier");
+    let verify_key = match PathBuf::from(&verifier) {
+        v if v.exists() => v,
+        _ => key_path.clone(),
+    };
+    let key = Key::from_file(&verify_key)?;
     // The operators' variables (AUDIT_ROTATION, AUDIT_FSYNC, AUDIT_OVERFLOW, …), with the
     // quickstart's defaults for the path, the key it may just have created, and the name.
     let lookup = |name: &str| match name {
@@ -196,7 +209,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     println!(
         "verify it yourself: cargo run -p tracing-audit-cli -- verify {} --key-file {}{checkpoint_args}",
         dir.display(),
-        key_path.display()
+        verify_key.display()
     );
     Ok(report.ok())
 }

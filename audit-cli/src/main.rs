@@ -270,6 +270,14 @@ fn main() -> ExitCode {
                     Err(e) => return usage_error(&e),
                 }
             }
+            if let Some(log) = &pubkey
+                && witnesses.iter().any(|w| w.public_key() == log.public_key())
+            {
+                eprintln!(
+                    "audit verify: expected a witness's key in --witness-key, found the log's own key (--pubkey): a log cannot witness itself"
+                );
+                return ExitCode::from(2);
+            }
             if checkpoint.is_some() && (from.is_some() || to.is_some()) {
                 eprintln!(
                     "audit verify: --checkpoint checks the whole trail against the checkpoint; expected no --from/--to with it, found a window"
@@ -315,12 +323,11 @@ fn main() -> ExitCode {
                 && !report.trail_key_ids.is_empty()
                 && report.trail_key_ids.iter().all(|id| id != k.id())
                 && report.records > 0
+                && report.failures.len() as u64 == report.records
                 && report
                     .failures
                     .iter()
-                    .filter(|f| f.kind == tracing_audit_core::FailureKind::MacMismatch)
-                    .count() as u64
-                    == report.records
+                    .all(|f| f.kind == tracing_audit_core::FailureKind::MacMismatch)
             {
                 let ids = report.trail_key_ids.join(", ");
                 let written_with = terminal_safe(&ids);
@@ -375,7 +382,7 @@ fn main() -> ExitCode {
             }) {
                 Ok(k) => {
                     println!(
-                        "wrote a new checkpoint signing key to {} and its verifier key to {}.pub:\n  {}\nGive the writer AUDIT_SIGNING_KEY_FILE={}; give auditors the verifier key.",
+                        "wrote a new Ed25519 signing key to {} and its verifier key to {}.pub:\n  {}\nFor a log: give its writer AUDIT_SIGNING_KEY_FILE={} and auditors the verifier key. For a witness: `audit witness add --key` it, and `audit witness key` it for verifiers.",
                         file.display(),
                         file.display(),
                         k.verifier(),
@@ -585,6 +592,21 @@ fn print_text(
                 writeln!(out, "    … {} more (use --json for all)", seg.failures - 20)?;
             }
         }
+    }
+    // Failures of a copied checkpoint (its signature, a witness's cosignature, or
+    // a copy that does not parse), named by the checkpoint's file.
+    for f in report
+        .failures
+        .iter()
+        .filter(|f| !report.segments.iter().any(|s| s.file == f.file))
+    {
+        writeln!(
+            out,
+            "{}  INVALID: {}: {}",
+            terminal_safe(&f.file),
+            f.kind.as_str(),
+            terminal_safe(&f.detail)
+        )?;
     }
     if report.write_in_progress {
         writeln!(

@@ -68,20 +68,39 @@ impl TreeIndex {
             .map_err(|e| Error::io(dir, "cannot create the tree index directory", e))?;
         let meta_path = dir.join("stream");
         let meta = format!("{META}\n{stream_id}\n");
-        match std::fs::read_to_string(&meta_path) {
-            Ok(text) if text == meta => {}
-            Ok(text) => {
-                return Err(Error::new(
-                    ErrorKind::Config,
-                    format!(
-                        "expected the tree index of stream {stream_id}, found {:?}: give another index directory",
-                        text.lines().nth(1).unwrap_or("no stream")
-                    ),
-                )
-                .at(&meta_path));
+        // Never through a symlink, never blocking on a FIFO, bounded.
+        match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&meta_path)
+        {
+            Ok(f) => {
+                use std::io::Read as _;
+                let regular = f.metadata().map(|m| m.is_file()).unwrap_or(false);
+                let mut text = String::new();
+                if !regular || f.take(4096).read_to_string(&mut text).is_err() || text != meta {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        format!(
+                            "expected the tree index of stream {stream_id}, found {}: give another index directory",
+                            if regular {
+                                format!("{:?}", text.lines().nth(1).unwrap_or("no stream"))
+                            } else {
+                                "something that is not a regular file".to_owned()
+                            }
+                        ),
+                    )
+                    .at(&meta_path));
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::write(&meta_path, meta)
+                OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&meta_path)
+                    .and_then(|mut f| f.write_all(meta.as_bytes()))
                     .map_err(|e| Error::io(&meta_path, "cannot write", e))?;
             }
             Err(e) => return Err(Error::io(&meta_path, "cannot read", e)),

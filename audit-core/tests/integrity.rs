@@ -454,17 +454,41 @@ fn the_key_file_holds_only_the_current_epoch_and_the_initial_key_checks_every_re
 }
 
 #[test]
+fn a_zero_heartbeat_or_epoch_interval_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for c in [
+        config(dir.path()).checkpoint_heartbeat(Duration::ZERO),
+        config(dir.path()).epoch_interval(Some(Duration::ZERO)),
+    ] {
+        let err = Writer::open(c).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(
+            err.to_string()
+                .contains("every idle tick would write a record"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn an_idle_writer_signs_a_heartbeat_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Writer::open(
         config(dir.path())
             .checkpoint_interval(Duration::from_secs(3600))
-            .checkpoint_heartbeat(Duration::ZERO),
+            .checkpoint_heartbeat(Duration::from_millis(10)),
     )
     .unwrap();
     let before = verify_with(dir.path(), None, signer().verifier()).checkpoint_records;
     assert!(w.next_due().is_some());
-    w.tick().unwrap();
+    // Idle past the heartbeat, twice (waiting for a condition, not timing one).
+    for _ in 0..2 {
+        while w.next_due().is_some_and(|t| t > std::time::Instant::now()) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        w.tick().unwrap();
+    }
+    // Ticks before the heartbeat is due write nothing.
     w.tick().unwrap();
     let after = verify_with(dir.path(), None, signer().verifier());
     assert_eq!(after.checkpoint_records, before + 2);

@@ -23,7 +23,7 @@ use crate::{AuditBuilder, AuditError, ErrorKind, Overflow};
 /// | `AUDIT_CHECKPOINT_INTERVAL` | how often a checkpoint is signed while records arrive | `1s` |
 /// | `AUDIT_CHECKPOINT_HEARTBEAT` | the longest time without a checkpoint, even when idle | `5min` |
 /// | `AUDIT_CHECKPOINT_COPY` | where a copy of every checkpoint goes, comma-separated `dir:/path` (keep it in another trust domain) | none |
-/// | `AUDIT_WITNESS_COMMAND` | a witness command each checkpoint is submitted to (program and arguments, split at spaces), such as `ssh witness-host audit witness add --state /var/lib/audit-witness --key witness.key --log-key log.pub`; the cosigned checkpoint is kept as `checkpoint.cosigned` | none |
+/// | `AUDIT_WITNESS_COMMAND` | a witness command each checkpoint is submitted to (program and arguments, split at spaces) as an add-checkpoint request on its standard input, such as `ssh -T audit-witness@witness-host`, where the witness host's `authorized_keys` fixes what runs: `command="audit witness add --state /var/lib/audit-witness --key /etc/audit-witness/witness.key --log-key /etc/audit-witness/myservice.pub",restrict ssh-ed25519 …` (the log host must not choose the witness's state or key, or root on it could start a fresh state and get a fork cosigned); the cosigned checkpoint is kept as `checkpoint.cosigned` | none |
 /// | `AUDIT_EPOCH_INTERVAL` | how often the key epoch advances when no rotation does | `1h` |
 /// | `AUDIT_FSYNC` | `batch` (fsync after every batch), `interval:<duration>` such as `interval:200ms`, or `never` | `batch` |
 /// | `AUDIT_ROTATION` | `daily`, `hourly`, `size:<size>` such as `size:64MiB`, one period and one size comma-separated (`daily,size:64MiB`), or `never` | `daily,size:128MiB` |
@@ -72,7 +72,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         "AUDIT_WITNESS_COMMAND",
-        "a witness command each checkpoint is submitted to (program and arguments, split at spaces), such as `ssh witness-host audit witness add --state DIR --key FILE --log-key FILE`",
+        "a witness command each checkpoint is submitted to (program and arguments, split at spaces), such as `ssh -T audit-witness@witness-host` with the `audit witness add …` command fixed on the witness host (`command=` in its authorized_keys), never chosen by the log host",
     ),
     (
         "AUDIT_EPOCH_INTERVAL",
@@ -223,6 +223,11 @@ impl AuditBuilder {
             let Some(v) = get(var) else { continue };
             let d = tracing_audit_core::parse_duration(&v)
                 .map_err(|e| AuditError::with_core(ErrorKind::Config, var, e))?;
+            // A zero heartbeat or epoch interval would write a record at every idle
+            // tick (someone may write `0` to mean "off").
+            if set > 0 && d < std::time::Duration::from_secs(1) {
+                return Err(bad(var, "a duration of at least 1s", &v));
+            }
             writer = match set {
                 0 => writer.checkpoint_interval(d),
                 1 => writer.checkpoint_heartbeat(d),

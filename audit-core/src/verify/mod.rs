@@ -143,7 +143,12 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
     if let Some(t) = &integ.target {
         match integrity::judge_target(t, &integ, &last_position) {
             Ok(size) => report.checkpoint_verified = Some(size),
-            Err(f) => report.failures.push(f),
+            Err(f) => {
+                if let Some(seg) = report.segments.iter_mut().find(|s| s.file == f.file) {
+                    seg.failures += 1;
+                }
+                report.failures.push(f);
+            }
         }
     }
     report.stream = integ.stream.clone();

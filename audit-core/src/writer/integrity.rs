@@ -52,6 +52,54 @@ pub(super) fn copy_name(service: &str, stream: &str) -> String {
     )
 }
 
+/// Reads a published checkpoint file: a regular file (never through a symlink,
+/// never blocking on a FIFO) of at most [`note::MAX_NOTE_BYTES`], parsed; `None`
+/// when there is none. Errors say why it cannot be read.
+pub(super) fn read_published(path: &Path) -> std::result::Result<Option<Checkpoint>, String> {
+    use std::io::Read as _;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+    };
+    match file.metadata() {
+        Ok(m) if m.is_file() => {}
+        _ => return Err(format!("{}: expected a regular file", path.display())),
+    }
+    let mut text = String::new();
+    file.take(note::MAX_NOTE_BYTES as u64)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let parsed = note::Note::parse(&text)
+        .and_then(|n| Checkpoint::parse(n.body()))
+        .map_err(|e| format!("{}: not a checkpoint: {e}", path.display()))?;
+    Ok(Some(parsed))
+}
+
+/// Why `new` must not replace `held` (a checkpoint of the same origin): it is
+/// smaller, or of the same size with another root. `None` when it may.
+pub(super) fn would_roll_back(held: &Checkpoint, new: &Checkpoint) -> Option<String> {
+    if held.origin != new.origin {
+        return None;
+    }
+    if held.size > new.size {
+        return Some(format!(
+            "it holds a checkpoint of {} records and the trail has {}: the trail was rolled back or cut",
+            held.size, new.size
+        ));
+    }
+    (held.size == new.size && held.root != new.root).then(|| {
+        format!(
+            "it holds a checkpoint of {} records with another root: the trail was rewritten or forked",
+            held.size
+        )
+    })
+}
+
 /// A new random stream id: 16 bytes from the operating system, as 32 lowercase
 /// hexadecimal digits.
 pub(crate) fn new_stream_id() -> Result<String> {

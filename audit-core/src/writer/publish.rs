@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::integrity::write_atomic;
+use super::integrity::{read_published, would_roll_back, write_atomic};
 use super::witness::{Submission, WitnessClient};
 
 /// One checkpoint to publish.
@@ -181,7 +181,20 @@ fn publish_jobs(
         return;
     }
     let Some(newest) = jobs.last() else { return };
+    let new = crate::note::Note::parse(&newest.note)
+        .and_then(|n| crate::note::Checkpoint::parse(n.body()));
     for (dir, name) in targets {
+        // Never replace a larger checkpoint (or another root at the same size):
+        // that would erase the evidence of a rollback.
+        if let (Ok(new), Ok(Some(held))) = (&new, read_published(&dir.join(name)))
+            && let Some(why) = would_roll_back(&held, new)
+        {
+            fail(format!(
+                "refusing to replace {}: {why}",
+                dir.join(name).display()
+            ));
+            continue;
+        }
         if let Err(e) = write_atomic(dir, name, newest.note.as_bytes()) {
             fail(e.to_string());
         }

@@ -17,10 +17,61 @@ use crate::verify::{EpochKeys, FailureKind, Integrity, chain_after, scan_segment
 use super::integrity::{StreamState, new_stream_id, read_stream_state};
 use super::{Opened, RotationStep, Writer, WriterConfig};
 
+/// The trail must extend every checkpoint published of it (the `checkpoint` file
+/// and the copies): a writer never continues, and never publishes over, a trail
+/// that was rolled back or cut since.
+fn check_published(config: &WriterConfig, state: &StreamState) -> Result<()> {
+    if config.checkpoints.signing_key.is_none() {
+        return Ok(());
+    }
+    let origin = super::integrity::origin(&config.service, &state.stream);
+    let ours = crate::note::Checkpoint::new(origin, state.frontier.size(), state.frontier.root());
+    let name = super::integrity::copy_name(&config.service, &state.stream);
+    let mut places = vec![config.dir.join(super::integrity::CHECKPOINT_FILE)];
+    places.extend(config.checkpoints.copies.iter().map(|d| d.join(&name)));
+    for path in places {
+        match super::integrity::read_published(&path) {
+            Ok(Some(held)) => {
+                if let Some(why) = super::integrity::would_roll_back(&held, &ours) {
+                    return Err(Error::new(
+                        ErrorKind::Corrupt,
+                        format!(
+                            "expected the trail to extend its published checkpoint, found that {why} (refusing to write; check it with `audit verify --checkpoint` against this file, and write to a new stream directory)"
+                        ),
+                    )
+                    .at(&path));
+                }
+            }
+            Ok(None) => {}
+            // A copy that cannot be read is reported; it does not stop the trail.
+            Err(why) => eprintln!("audit-core: cannot check the published checkpoint: {why}"),
+        }
+    }
+    Ok(())
+}
+
+/// The shortest key epoch interval and checkpoint heartbeat a writer accepts.
+const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Checkpoint copy destinations must exist (each is another trust domain's mount,
 /// which the writer does not create), and need a signing key.
 fn check_checkpoint_copies(config: &WriterConfig) -> Result<()> {
     let c = &config.checkpoints;
+    for (what, d) in [
+        ("key epoch interval", config.epoch_interval),
+        ("checkpoint heartbeat", Some(c.heartbeat)),
+    ] {
+        if let Some(d) = d
+            && d < MIN_INTERVAL
+        {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "expected a {what} of at least {MIN_INTERVAL:?}, found {d:?}: every idle tick would write a record"
+                ),
+            ));
+        }
+    }
     if c.witness.is_some() && c.signing_key.is_none() {
         return Err(Error::new(
             ErrorKind::Config,
@@ -249,6 +300,7 @@ impl Writer {
             }
         }
         let size = state.frontier.size();
+        check_published(&config, &state)?;
         let publisher = match &config.checkpoints.signing_key {
             Some(_) => {
                 let name = super::integrity::copy_name(&config.service, &state.stream);

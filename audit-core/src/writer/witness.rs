@@ -31,6 +31,9 @@ use super::integrity::write_atomic;
 /// past it they are dropped and the next submission proves from the trail.
 const MAX_PENDING_LEAVES: usize = 1 << 22;
 
+/// The most of the witness command's output read (a cosigned note is far smaller).
+const MAX_ANSWER_BYTES: u64 = 2 * crate::note::MAX_NOTE_BYTES as u64;
+
 /// How long one run of the witness command may take before it is killed.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -199,6 +202,22 @@ fn submit(target: &Target, state: &mut State, latest: &Submission) -> Result<(),
             return Err(why);
         }
     };
+    // The answer must be the checkpoint submitted, with a signature added.
+    match Note::parse(&cosigned) {
+        Ok(answer)
+            if answer.body() == note_body(&latest.note)
+                && answer.signatures().len() > submitted_signatures(&latest.note) => {}
+        _ => {
+            let shown: String = cosigned
+                .chars()
+                .take(200)
+                .flat_map(char::escape_debug)
+                .collect();
+            return Err(format!(
+                "expected the witness to answer the checkpoint with its cosignature added, found {shown:?}"
+            ));
+        }
+    }
     state.cosigned = Some(latest.frontier.clone());
     state.leaves.clear();
     let mut failed = Vec::new();
@@ -215,6 +234,18 @@ fn submit(target: &Target, state: &mut State, latest: &Submission) -> Result<(),
     } else {
         Err(format!("cosigned, but not written: {}", failed.join("; ")))
     }
+}
+
+/// The signed text of a note we made (empty if it does not parse).
+fn note_body(note: &str) -> String {
+    Note::parse(note)
+        .map(|n| n.body().to_owned())
+        .unwrap_or_default()
+}
+
+/// How many signature lines a note we made carries.
+fn submitted_signatures(note: &str) -> usize {
+    Note::parse(note).map_or(0, |n| n.signatures().len())
 }
 
 fn request(old_size: u64, proof: Vec<[u8; 32]>, note: Note) -> Result<String, String> {
@@ -255,27 +286,55 @@ fn run_command(target: &Target, request: &str) -> Result<Answer, String> {
             .write_all(request.as_bytes())
             .map_err(|e| format!("cannot write to the witness command: {e}"))?;
     }
-    // Waited for on a thread, so that a hung command is killed at the timeout.
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(COMMAND_TIMEOUT) {
-        Ok(out) => out.map_err(|e| format!("the witness command failed: {e}"))?,
-        Err(_) => {
-            // SIGKILL through kill(1): no unsafe code for one signal.
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            return Err(format!(
-                "the witness command did not answer within {COMMAND_TIMEOUT:?} and was killed"
-            ));
+    // Its output is read on threads (bounded), while this one waits for it to
+    // exit and kills it, through its handle, at the timeout.
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            use std::io::Read as _;
+            let mut bytes = Vec::new();
+            if let Some(p) = pipe {
+                let _ = p.take(MAX_ANSWER_BYTES).read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout_reader = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr_reader = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let until = std::time::Instant::now() + COMMAND_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(None) => {
+                let killed = child.kill();
+                let _ = child.wait();
+                return Err(match killed {
+                    Ok(()) => format!(
+                        "the witness command did not answer within {COMMAND_TIMEOUT:?} and was killed"
+                    ),
+                    Err(e) => format!(
+                        "the witness command did not answer within {COMMAND_TIMEOUT:?}, and killing it failed: {e}"
+                    ),
+                });
+            }
+            Err(e) => return Err(format!("cannot wait for the witness command: {e}")),
         }
     };
+    let out = std::process::Output {
+        status,
+        stdout: stdout_reader.join().unwrap_or_default(),
+        stderr: stderr_reader.join().unwrap_or_default(),
+    };
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stderr = stderr.trim();
+    // What another host printed is escaped before it reaches a terminal.
+    let stderr: String = String::from_utf8_lossy(&out.stderr)
+        .trim()
+        .chars()
+        .flat_map(char::escape_debug)
+        .collect();
+    let stderr = stderr.as_str();
     Ok(match out.status.code() {
         Some(0) => Answer::Cosigned(stdout),
         Some(4) => match stdout.trim().parse() {
