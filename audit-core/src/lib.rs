@@ -167,6 +167,6 @@ pub use timestamp::Timestamp;
 pub use verify::{End, Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir};
 pub use writer::{
     Appended, Checkpoints, DEFAULT_CHECKPOINT_HEARTBEAT, DEFAULT_CHECKPOINT_INTERVAL,
-    DEFAULT_EPOCH_INTERVAL, Durability, Opened, PartialAppend, Period, Rotation, Writer,
-    WriterConfig, parse_duration,
+    DEFAULT_EPOCH_INTERVAL, Durability, Opened, PartialAppend, Period, Rotation, WitnessTransport,
+    Writer, WriterConfig, parse_duration,
 };

@@ -28,6 +28,10 @@
 //! (an exclusive lock on `DIR/.lock`), so two requests cannot both pass step 3
 //! against the same state.
 //!
+//! Requests reach a witness through a command (`audit witness add`, for example as
+//! an ssh forced command) or through a [`spool`] directory that
+//! `audit witness serve --spool` answers.
+//!
 //! # Files
 //!
 //! The directory (created with mode 0700 when missing) holds `.lock` and one file
@@ -105,6 +109,15 @@ use crate::merkle::{self, ProofError};
 use crate::note::{
     self, Checkpoint, ConsistencyRequest, MAX_NOTE_BYTES, Note, SigningKey, VerifierKey,
 };
+
+pub mod spool;
+
+/// The name a witness gives a log in file names (its state file, the spool's
+/// requests and answers): the 64 lowercase hexadecimal digits of SHA-256 of the
+/// log's origin, so that no origin can name a path.
+pub fn origin_id(origin: &str) -> String {
+    hex::encode(Sha256::digest(origin.as_bytes()))
+}
 
 /// The first line of a state file.
 pub const STATE_HEADER: &str = "tracing-audit witness state v1";
@@ -293,10 +306,9 @@ impl WitnessStore {
         })
     }
 
-    /// The state file of `origin`: `DIR/<hex SHA-256(origin)>`.
+    /// The state file of `origin`: `DIR/<hex SHA-256(origin)>` ([`origin_id`]).
     pub fn state_path(&self, origin: &str) -> PathBuf {
-        self.dir
-            .join(hex::encode(Sha256::digest(origin.as_bytes())))
+        self.dir.join(origin_id(origin))
     }
 
     /// The state of `origin`, `None` when the witness never cosigned one of its

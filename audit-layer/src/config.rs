@@ -23,7 +23,8 @@ use crate::{AuditBuilder, AuditError, ErrorKind, Overflow};
 /// | `AUDIT_CHECKPOINT_INTERVAL` | how often a checkpoint is signed while records arrive | `1s` |
 /// | `AUDIT_CHECKPOINT_HEARTBEAT` | the longest time without a checkpoint, even when idle | `5min` |
 /// | `AUDIT_CHECKPOINT_COPY` | where a copy of every checkpoint goes, comma-separated `dir:/path` (keep it in another trust domain) | none |
-/// | `AUDIT_WITNESS_COMMAND` | a witness command each checkpoint is submitted to (program and arguments, split at spaces) as an add-checkpoint request on its standard input, such as `ssh -T audit-witness@witness-host`, where the witness host's `authorized_keys` fixes what runs: `command="audit witness add --state /var/lib/audit-witness --key /etc/audit-witness/witness.key --log-key /etc/audit-witness/myservice.pub",restrict ssh-ed25519 …` (the log host must not choose the witness's state or key, or root on it could start a fresh state and get a fork cosigned); the cosigned checkpoint is kept as `checkpoint.cosigned` | none |
+/// | `AUDIT_WITNESS_COMMAND` | a witness command each checkpoint is submitted to (program and arguments, split at spaces) as an add-checkpoint request on its standard input, such as `ssh -T audit-witness@witness-host`, where the witness host's `authorized_keys` fixes what runs: `command="audit witness add --state /var/lib/audit-witness --key /etc/audit-witness/witness.key --log-key /etc/audit-witness/myservice.pub",restrict ssh-ed25519 …` (the log host must not choose the witness's state or key, or root on it could start a fresh state and get a fork cosigned); the cosigned checkpoint is kept as `checkpoint.cosigned`; not with `AUDIT_WITNESS_SPOOL` | none |
+/// | `AUDIT_WITNESS_SPOOL` | a spool directory, on a mount the witness host also reaches, where each checkpoint is written as an add-checkpoint request and the answer of `audit witness serve --spool DIR --state … --key … --log-key …` (run on the witness host, which alone names its state and key) awaited, 30 s at most; the cosigned checkpoint is kept as `checkpoint.cosigned`; not with `AUDIT_WITNESS_COMMAND` | none |
 /// | `AUDIT_EPOCH_INTERVAL` | how often the key epoch advances when no rotation does | `1h` |
 /// | `AUDIT_FSYNC` | `batch` (fsync after every batch), `interval:<duration>` such as `interval:200ms`, or `never` | `batch` |
 /// | `AUDIT_ROTATION` | `daily`, `hourly`, `size:<size>` such as `size:64MiB`, one period and one size comma-separated (`daily,size:64MiB`), or `never` | `daily,size:128MiB` |
@@ -72,7 +73,11 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         "AUDIT_WITNESS_COMMAND",
-        "a witness command each checkpoint is submitted to (program and arguments, split at spaces), such as `ssh -T audit-witness@witness-host` with the `audit witness add …` command fixed on the witness host (`command=` in its authorized_keys), never chosen by the log host",
+        "a witness command each checkpoint is submitted to (program and arguments, split at spaces), such as `ssh -T audit-witness@witness-host` with the `audit witness add …` command fixed on the witness host (`command=` in its authorized_keys), never chosen by the log host; not with AUDIT_WITNESS_SPOOL",
+    ),
+    (
+        "AUDIT_WITNESS_SPOOL",
+        "a spool directory shared with the witness host, where each checkpoint is written as a request that `audit witness serve --spool DIR …` on the witness host answers; not with AUDIT_WITNESS_COMMAND",
     ),
     (
         "AUDIT_EPOCH_INTERVAL",
@@ -234,8 +239,20 @@ impl AuditBuilder {
                 _ => writer.epoch_interval(Some(d)),
             };
         }
-        if let Some(v) = get("AUDIT_WITNESS_COMMAND").filter(|v| !v.trim().is_empty()) {
-            writer = writer.witness_command(v.split_whitespace().map(str::to_owned).collect());
+        let command = get("AUDIT_WITNESS_COMMAND").filter(|v| !v.trim().is_empty());
+        let spool = get("AUDIT_WITNESS_SPOOL").filter(|v| !v.trim().is_empty());
+        match (command, spool) {
+            (Some(_), Some(_)) => {
+                return Err(AuditError::new(
+                    ErrorKind::Config,
+                    "AUDIT_WITNESS_COMMAND and AUDIT_WITNESS_SPOOL: expected one way to reach the witness, found both set",
+                ));
+            }
+            (Some(v), None) => {
+                writer = writer.witness_command(v.split_whitespace().map(str::to_owned).collect());
+            }
+            (None, Some(v)) => writer = writer.witness_spool(v),
+            (None, None) => {}
         }
         if let Some(v) = get("AUDIT_CHECKPOINT_COPY").filter(|v| !v.trim().is_empty()) {
             for part in v.split(',') {
@@ -597,6 +614,47 @@ mod tests {
             .collect();
         let names: Vec<&str> = ENV_VARS.iter().map(|(n, _)| *n).collect();
         assert_eq!(rows, names);
+    }
+
+    #[test]
+    fn a_witness_command_and_a_witness_spool_are_not_both_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let kf = key_file(dir.path());
+        let spool = dir.path().to_str().unwrap();
+        let err = with(&[
+            ("AUDIT_HMAC_KEY_FILE", &kf),
+            ("AUDIT_WITNESS_COMMAND", "ssh -T witness@host"),
+            ("AUDIT_WITNESS_SPOOL", spool),
+        ])
+        .err()
+        .unwrap();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert_eq!(
+            err.to_string(),
+            "AUDIT_WITNESS_COMMAND and AUDIT_WITNESS_SPOOL: expected one way to reach the witness, found both set"
+        );
+        let b = with(&[("AUDIT_HMAC_KEY_FILE", &kf), ("AUDIT_WITNESS_SPOOL", spool)])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            b.writer.checkpoints.witness,
+            Some(tracing_audit_core::WitnessTransport::Spool(spool.into()))
+        );
+        let b = with(&[
+            ("AUDIT_HMAC_KEY_FILE", &kf),
+            ("AUDIT_WITNESS_COMMAND", "ssh -T witness@host"),
+            ("AUDIT_WITNESS_SPOOL", " "),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            b.writer.checkpoints.witness,
+            Some(tracing_audit_core::WitnessTransport::Command(vec![
+                "ssh".into(),
+                "-T".into(),
+                "witness@host".into()
+            ]))
+        );
     }
 
     #[test]

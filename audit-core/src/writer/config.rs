@@ -223,10 +223,25 @@ pub struct Checkpoints {
     pub heartbeat: Duration,
     /// Directories that receive a copy of every checkpoint.
     pub copies: Vec<PathBuf>,
-    /// The witness command (program and arguments) each checkpoint is submitted
-    /// to, as an add-checkpoint request on its standard input (`audit witness add`
-    /// answers them); `None`: no witness.
-    pub witness: Option<Vec<String>>,
+    /// How each checkpoint reaches a witness, as an add-checkpoint request (a
+    /// command or a spool directory); `None`: no witness.
+    pub witness: Option<WitnessTransport>,
+}
+
+/// How the writer submits its checkpoints to a witness: both carry the same
+/// add-checkpoint requests and the same answers (an exit status and what `audit
+/// witness add` prints), on a thread of the writer's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WitnessTransport {
+    /// A command (program, then arguments) run for each request, the request on
+    /// its standard input, such as `ssh -T audit-witness@witness-host` with
+    /// `audit witness add …` fixed on the witness host.
+    Command(Vec<String>),
+    /// A spool directory that the witness host also reaches (a shared mount),
+    /// where `audit witness serve --spool DIR` answers requests
+    /// ([`crate::witness::spool`] gives the files).
+    Spool(PathBuf),
 }
 
 impl Default for Checkpoints {
@@ -355,11 +370,24 @@ impl WriterConfig {
     }
 
     /// Submits every checkpoint to a witness through `command` (program, then
-    /// arguments; builder style), for example `ssh witness audit witness add
-    /// --state /var/lib/witness --key w.key --log-key log.pub`. It runs on a
-    /// thread of its own; the cosigned checkpoint is kept as `checkpoint.cosigned`.
+    /// arguments; builder style), for example `ssh -T audit-witness@witness-host`
+    /// where the witness host fixes `audit witness add --state … --key …
+    /// --log-key …` as the forced command. It runs on a thread of its own; the
+    /// cosigned checkpoint is kept as `checkpoint.cosigned`. Replaces a witness
+    /// spool set before.
     pub fn witness_command(mut self, command: Vec<String>) -> WriterConfig {
-        self.checkpoints.witness = Some(command);
+        self.checkpoints.witness = Some(WitnessTransport::Command(command));
+        self
+    }
+
+    /// Submits every checkpoint to a witness through the spool directory `dir`
+    /// (builder style): each request is written there as a file, and the answer
+    /// of `audit witness serve --spool DIR` on the witness host is awaited (30 s
+    /// at most; [`crate::witness::spool`] gives the files). It runs on a thread of
+    /// its own; the cosigned checkpoint is kept as `checkpoint.cosigned`.
+    /// Replaces a witness command set before.
+    pub fn witness_spool(mut self, dir: impl Into<PathBuf>) -> WriterConfig {
+        self.checkpoints.witness = Some(WitnessTransport::Spool(dir.into()));
         self
     }
 

@@ -26,9 +26,9 @@ use crate::timestamp::TsCache;
 
 pub use config::{
     Checkpoints, DEFAULT_CHECKPOINT_HEARTBEAT, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_EPOCH_INTERVAL,
-    Durability, Period, Rotation, WriterConfig, parse_duration,
+    Durability, Period, Rotation, WitnessTransport, WriterConfig, parse_duration,
 };
-pub(crate) use integrity::origin;
+pub(crate) use integrity::{origin, write_atomic};
 
 /// What [`Writer::append`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

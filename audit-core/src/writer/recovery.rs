@@ -15,7 +15,7 @@ use crate::timestamp::{Timestamp, TsCache};
 use crate::verify::{EpochKeys, FailureKind, Integrity, chain_after, scan_segment};
 
 use super::integrity::{StreamState, new_stream_id, read_stream_state};
-use super::{Opened, RotationStep, Writer, WriterConfig};
+use super::{Opened, RotationStep, WitnessTransport, Writer, WriterConfig};
 
 /// The trail must extend every checkpoint published of it (the `checkpoint` file
 /// and the copies): a writer never continues, and never publishes over, a trail
@@ -75,14 +75,30 @@ fn check_checkpoint_copies(config: &WriterConfig) -> Result<()> {
     if c.witness.is_some() && c.signing_key.is_none() {
         return Err(Error::new(
             ErrorKind::Config,
-            "expected a checkpoint signing key with a witness command, found a witness without a key: there would be nothing to cosign (set AUDIT_SIGNING_KEY_FILE)",
+            "expected a checkpoint signing key with a witness, found a witness without a key: there would be nothing to cosign (set AUDIT_SIGNING_KEY_FILE)",
         ));
     }
-    if c.witness.as_ref().is_some_and(Vec::is_empty) {
-        return Err(Error::new(
-            ErrorKind::Config,
-            "expected a witness command (a program and its arguments), found an empty one",
-        ));
+    match &c.witness {
+        Some(WitnessTransport::Command(command)) if command.is_empty() => {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "expected a witness command (a program and its arguments), found an empty one",
+            ));
+        }
+        Some(WitnessTransport::Spool(dir)) => match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "expected a witness spool directory, found a file",
+                )
+                .at(dir));
+            }
+            Err(e) => {
+                return Err(Error::io(dir, "cannot use the witness spool directory", e));
+            }
+        },
+        _ => {}
     }
     if !c.copies.is_empty() && c.signing_key.is_none() {
         return Err(Error::new(
@@ -312,9 +328,9 @@ impl Writer {
                     targets.push((d.clone(), name.clone()));
                 }
                 let witness = match &config.checkpoints.witness {
-                    Some(command) => Some(
+                    Some(transport) => Some(
                         super::witness::WitnessClient::start(super::witness::Target {
-                            command: command.clone(),
+                            transport: transport.clone(),
                             dir: config.dir.clone(),
                             copies: config
                                 .checkpoints

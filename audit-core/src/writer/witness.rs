@@ -1,6 +1,10 @@
 //! Submitting checkpoints to a witness (c2sp.org/tlog-witness) through a command,
-//! such as `ssh witness-host audit witness add …`, on a thread of its own so that a
-//! slow or unreachable witness never holds up the trail.
+//! such as `ssh witness-host audit witness add …`, or through a spool directory
+//! that `audit witness serve --spool` answers ([`crate::witness::spool`]), on a
+//! thread of its own so that a slow or unreachable witness never holds up the
+//! trail. Both transports exchange the same request for the same answer (an exit
+//! status, what the witness printed on standard output and, for the command, on
+//! standard error), read the same way.
 //!
 //! The thread keeps the frontier of the tree the witness last cosigned and the
 //! leaves since, and proves each new checkpoint from them
@@ -13,29 +17,32 @@
 //! counted, never silent.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::sync::mpsc::{Receiver, Sender};
 
 use crate::merkle::{Frontier, consistency_proof_extending};
-use crate::note::{ConsistencyRequest, Note};
+use crate::note::{Checkpoint, ConsistencyRequest, Note};
+use crate::witness::spool::{self, ANSWER_SUFFIX, MAX_ANSWER_BYTES, REQUEST_SUFFIX};
 
+use super::WitnessTransport;
 use super::integrity::write_atomic;
 
 /// The most leaves kept while the witness does not answer (128 MiB of hashes);
 /// past it they are dropped and the next submission proves from the trail.
 const MAX_PENDING_LEAVES: usize = 1 << 22;
 
-/// The most of the witness command's output read (a cosigned note is far smaller).
-const MAX_ANSWER_BYTES: u64 = 2 * crate::note::MAX_NOTE_BYTES as u64;
+/// How long one exchange may take: the witness command is killed after it, a
+/// spool request is taken back.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long one run of the witness command may take before it is killed.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the spool is looked at for the answer.
+const SPOOL_POLL: Duration = Duration::from_millis(50);
 
 /// A checkpoint for the witness: its note, the tree's frontier at its size, and
 /// the leaf hashes since the previous one sent.
@@ -47,7 +54,7 @@ pub(super) struct Submission {
 
 /// Where the cosigned checkpoints go and how to reach the witness.
 pub(super) struct Target {
-    pub command: Vec<String>,
+    pub transport: WitnessTransport,
     pub dir: PathBuf,
     pub copies: Vec<(PathBuf, String)>,
 }
@@ -127,6 +134,7 @@ struct State {
 }
 
 fn run(target: &Target, rx: &Receiver<Submission>, cosigned: &AtomicU64, failures: &AtomicU64) {
+    let mut link = Link::new(&target.transport);
     let mut state = State {
         cosigned: None,
         leaves: Vec::new(),
@@ -147,7 +155,7 @@ fn run(target: &Target, rx: &Receiver<Submission>, cosigned: &AtomicU64, failure
         if state.refused {
             continue;
         }
-        match submit(target, &mut state, &latest) {
+        match submit(target, &mut link, &mut state, &latest) {
             Ok(()) => {
                 cosigned.fetch_add(1, Ordering::Relaxed);
             }
@@ -165,8 +173,16 @@ fn run(target: &Target, rx: &Receiver<Submission>, cosigned: &AtomicU64, failure
 }
 
 /// Submits `latest`, proving it from what the witness holds.
-fn submit(target: &Target, state: &mut State, latest: &Submission) -> Result<(), String> {
+fn submit(
+    target: &Target,
+    link: &mut Link,
+    state: &mut State,
+    latest: &Submission,
+) -> Result<(), String> {
     let note = Note::parse(&latest.note).map_err(|e| e.to_string())?;
+    let origin = Checkpoint::parse(note.body())
+        .map_err(|e| e.to_string())?
+        .origin;
     let (old_size, proof) = match &state.cosigned {
         Some(old) if old.size() > 0 => (
             old.size(),
@@ -174,7 +190,9 @@ fn submit(target: &Target, state: &mut State, latest: &Submission) -> Result<(),
         ),
         _ => (0, Vec::new()),
     };
-    let answer = run_command(target, &request(old_size, proof, note.clone())?)?;
+    let answer = link
+        .exchange(&origin, &request(old_size, proof, note.clone())?)?
+        .answer();
     let cosigned = match answer {
         Answer::Cosigned(text) => text,
         Answer::Conflict(size) => {
@@ -182,7 +200,10 @@ fn submit(target: &Target, state: &mut State, latest: &Submission) -> Result<(),
             let stream = crate::Stream::open(&target.dir).map_err(|e| e.to_string())?;
             let proof = crate::proof::prove_consistency(&stream, size, latest.frontier.size())
                 .map_err(|e| format!("cannot prove from the witness's size {size}: {e}"))?;
-            match run_command(target, &request(size, proof.proof.hashes, note)?)? {
+            match link
+                .exchange(&origin, &request(size, proof.proof.hashes, note)?)?
+                .answer()
+            {
                 Answer::Cosigned(text) => text,
                 Answer::Conflict(again) => {
                     return Err(format!(
@@ -258,7 +279,7 @@ fn request(old_size: u64, proof: Vec<[u8; 32]>, note: Note) -> Result<String, St
     .map_err(|e| e.to_string())
 }
 
-/// What the witness command answered.
+/// What the witness answered.
 enum Answer {
     Cosigned(String),
     /// Exit 4: the witness holds this size.
@@ -269,9 +290,68 @@ enum Answer {
     Evidence(String),
 }
 
-fn run_command(target: &Target, request: &str) -> Result<Answer, String> {
-    let (program, args) = target
-        .command
+/// One exchange with the witness, whatever the transport: its exit status (`None`
+/// when the command was killed by a signal), its standard output, and what to say
+/// of a refusal.
+struct Exchange {
+    status: Option<i32>,
+    stdout: String,
+    /// The status as said in a message ("the witness command exited with …").
+    said: String,
+    /// Why, in the witness's words (escaped), or where to look.
+    why: String,
+}
+
+impl Exchange {
+    /// The one reading of an exchange, for both transports.
+    fn answer(self) -> Answer {
+        let why = &self.why;
+        match self.status {
+            Some(0) => Answer::Cosigned(self.stdout),
+            Some(4) => match self.stdout.trim().parse() {
+                Ok(size) => Answer::Conflict(size),
+                Err(_) => Answer::Refused(format!(
+                    "the witness answered a conflict without its size: {why}"
+                )),
+            },
+            Some(3) => Answer::Evidence(format!(
+                "THE WITNESS REFUSED A ROLLBACK OR A FORK OF THIS TRAIL: {why}"
+            )),
+            _ => Answer::Refused(format!("{}: {why}", self.said)),
+        }
+    }
+}
+
+/// The transport, with what it keeps between exchanges.
+enum Link<'a> {
+    Command(&'a [String]),
+    Spool {
+        dir: &'a Path,
+        /// The number of the next request; `None` before the first.
+        next: Option<u64>,
+    },
+}
+
+impl Link<'_> {
+    fn new(transport: &WitnessTransport) -> Link<'_> {
+        match transport {
+            WitnessTransport::Command(command) => Link::Command(command),
+            WitnessTransport::Spool(dir) => Link::Spool { dir, next: None },
+        }
+    }
+
+    /// Sends `request` (for the log `origin`) and waits for the answer, at most
+    /// [`EXCHANGE_TIMEOUT`].
+    fn exchange(&mut self, origin: &str, request: &str) -> Result<Exchange, String> {
+        match self {
+            Link::Command(command) => run_command(command, request),
+            Link::Spool { dir, next } => exchange_spool(dir, next, origin, request),
+        }
+    }
+}
+
+fn run_command(command: &[String], request: &str) -> Result<Exchange, String> {
+    let (program, args) = command
         .split_first()
         .ok_or("the witness command is empty")?;
     let mut child = Command::new(program)
@@ -293,18 +373,18 @@ fn run_command(target: &Target, request: &str) -> Result<Answer, String> {
             use std::io::Read as _;
             let mut bytes = Vec::new();
             if let Some(p) = pipe {
-                let _ = p.take(MAX_ANSWER_BYTES).read_to_end(&mut bytes);
+                let _ = p.take(MAX_ANSWER_BYTES as u64).read_to_end(&mut bytes);
             }
             bytes
         })
     };
     let stdout_reader = read(child.stdout.take().map(|p| Box::new(p) as _));
     let stderr_reader = read(child.stderr.take().map(|p| Box::new(p) as _));
-    let until = std::time::Instant::now() + COMMAND_TIMEOUT;
+    let until = Instant::now() + EXCHANGE_TIMEOUT;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if std::time::Instant::now() < until => {
+            Ok(None) if Instant::now() < until => {
                 std::thread::sleep(Duration::from_millis(10));
             }
             Ok(None) => {
@@ -312,42 +392,122 @@ fn run_command(target: &Target, request: &str) -> Result<Answer, String> {
                 let _ = child.wait();
                 return Err(match killed {
                     Ok(()) => format!(
-                        "the witness command did not answer within {COMMAND_TIMEOUT:?} and was killed"
+                        "the witness command did not answer within {EXCHANGE_TIMEOUT:?} and was killed"
                     ),
                     Err(e) => format!(
-                        "the witness command did not answer within {COMMAND_TIMEOUT:?}, and killing it failed: {e}"
+                        "the witness command did not answer within {EXCHANGE_TIMEOUT:?}, and killing it failed: {e}"
                     ),
                 });
             }
             Err(e) => return Err(format!("cannot wait for the witness command: {e}")),
         }
     };
-    let out = std::process::Output {
-        status,
-        stdout: stdout_reader.join().unwrap_or_default(),
-        stderr: stderr_reader.join().unwrap_or_default(),
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stdout = stdout_reader.join().unwrap_or_default();
+    let stderr = stderr_reader.join().unwrap_or_default();
     // What another host printed is escaped before it reaches a terminal.
-    let stderr: String = String::from_utf8_lossy(&out.stderr)
+    let why: String = String::from_utf8_lossy(&stderr)
         .trim()
         .chars()
         .flat_map(char::escape_debug)
         .collect();
-    let stderr = stderr.as_str();
-    Ok(match out.status.code() {
-        Some(0) => Answer::Cosigned(stdout),
-        Some(4) => match stdout.trim().parse() {
-            Ok(size) => Answer::Conflict(size),
-            Err(_) => Answer::Refused(format!(
-                "the witness answered a conflict without its size: {stderr}"
-            )),
-        },
-        Some(3) => Answer::Evidence(format!(
-            "THE WITNESS REFUSED A ROLLBACK OR A FORK OF THIS TRAIL: {stderr}"
-        )),
-        code => Answer::Refused(format!(
-            "the witness command exited with {code:?}: {stderr}"
-        )),
+    Ok(Exchange {
+        status: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        said: format!("the witness command exited with {:?}", status.code()),
+        why,
     })
+}
+
+/// Writes `request` into the spool as `<id>.<n>.request` and waits for
+/// `<id>.<n>.answer` ([`crate::witness::spool`]); removes both.
+fn exchange_spool(
+    dir: &Path,
+    next: &mut Option<u64>,
+    origin: &str,
+    request: &str,
+) -> Result<Exchange, String> {
+    let id = spool::origin_id(origin);
+    let highest = sweep(dir, &id, *next);
+    // The first number is above every one of this log's in the spool and above
+    // the time in microseconds: a restarted writer never takes the answer to its
+    // predecessor's request for its own.
+    let n = next.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 2));
+        now.max(highest.map_or(0, |h| h.saturating_add(1)))
+    });
+    *next = Some(n.saturating_add(1));
+    let name = spool::request_name(&id, n);
+    let request_path = dir.join(&name);
+    let answer_name = spool::answer_name(&id, n);
+    let answer_path = dir.join(&answer_name);
+    let _ = std::fs::remove_file(&answer_path);
+    spool::write_file(dir, &name, request.as_bytes())
+        .map_err(|e| format!("cannot write the witness request: {e}"))?;
+    let until = Instant::now() + EXCHANGE_TIMEOUT;
+    let read = loop {
+        match spool::read_file(&answer_path, MAX_ANSWER_BYTES) {
+            Ok(Some(bytes)) => break Ok(bytes),
+            Ok(None) if Instant::now() < until => std::thread::sleep(SPOOL_POLL),
+            // Taken back, so that a witness that comes up later does not answer a
+            // request nobody waits for.
+            Ok(None) => {
+                break Err(match std::fs::remove_file(&request_path) {
+                    Ok(()) => format!(
+                        "no witness took the request {} within {EXCHANGE_TIMEOUT:?} (is `audit witness serve --spool` running on the witness host?); it was taken back",
+                        request_path.display()
+                    ),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
+                        "the witness took the request {} but did not answer within {EXCHANGE_TIMEOUT:?}",
+                        request_path.display()
+                    ),
+                    Err(e) => format!(
+                        "no witness answered the request {} within {EXCHANGE_TIMEOUT:?}, and it cannot be taken back: {e}",
+                        request_path.display()
+                    ),
+                });
+            }
+            Err(e) => break Err(format!("the witness's answer is refused: {e}")),
+        }
+    };
+    // Both are done with, whatever the answer was.
+    let _ = std::fs::remove_file(&answer_path);
+    let _ = std::fs::remove_file(&request_path);
+    let (status, stdout) =
+        spool::parse_answer(&read?).map_err(|e| format!("{}: {e}", answer_path.display()))?;
+    Ok(Exchange {
+        status: Some(i32::from(status)),
+        stdout,
+        said: format!("the witness answered status {status} ({answer_name})"),
+        why: "the witness host's `audit witness serve` log says why".to_owned(),
+    })
+}
+
+/// Removes this log's requests and answers numbered below `below` (all of them
+/// when `None`: a predecessor's, at the first exchange): answers that came after
+/// their request was given up, requests a crashed writer left. Returns the
+/// highest number of this log's seen.
+fn sweep(dir: &Path, id: &str, below: Option<u64>) -> Option<u64> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    let mut highest = None;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(name) = file_name.to_str() else {
+            continue;
+        };
+        let Some(parsed) = spool::parse_name(name, REQUEST_SUFFIX)
+            .or_else(|| spool::parse_name(name, ANSWER_SUFFIX))
+        else {
+            continue;
+        };
+        if parsed.id != id {
+            continue;
+        }
+        highest = highest.max(Some(parsed.n));
+        if below.is_none_or(|b| parsed.n < b) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    highest
 }
