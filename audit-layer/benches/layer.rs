@@ -50,6 +50,27 @@ fn parts(c: &mut Criterion) {
             }
         })
     });
+    // Longer values without a secret (error texts, URLs, `Debug` output): the
+    // cost every such value pays for the "anything here?" test.
+    c.bench_function("redact/patterns_4_ordinary_texts", |b| {
+        b.iter(|| {
+            for v in [
+                "connection to db.internal:5432 refused after 3 attempts (timeout 5s)",
+                "https://api.example.com:8443/v1/pools/pool-42?region=eu-west-1&tier=gold",
+                "CreatePool { name: \"pool-42\", size_gb: 128, region: \"eu-west-1\", force: false }",
+                "error: unexpected end of input at line 12, column 7; expected `}`",
+            ] {
+                black_box(tracing_audit_layer::redact_patterns(black_box(v)));
+            }
+        })
+    });
+    c.bench_function("redact/strategy_for_4_secretish_names", |b| {
+        b.iter(|| {
+            for n in ["password", "accessToken", "token_count", "compass"] {
+                black_box(redactor.strategy_for(black_box(n)));
+            }
+        })
+    });
     c.bench_function("event_id/uuid_now_v7", |b| b.iter(uuid::Uuid::now_v7));
     c.bench_function("event/new", |b| {
         b.iter(|| Event::new(black_box("pool.created")))

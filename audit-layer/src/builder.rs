@@ -58,8 +58,11 @@ impl AuditBuilder {
         self
     }
 
-    /// Redacts the field called exactly `name` (ignoring case) with `strategy`,
-    /// before the default rules; [`Strategy::Keep`] exempts a field they would catch.
+    /// Redacts the field called exactly `name` (ignoring case), and the record
+    /// member so named (`actor.session`, `reason`, …), with `strategy`, before the
+    /// default rules; [`Strategy::Keep`] exempts a field they would catch, or the
+    /// session id, which is fingerprinted by default
+    /// (`redact_field("actor.session", Strategy::Keep)`).
     pub fn redact_field(mut self, name: &str, strategy: Strategy) -> AuditBuilder {
         self.redactor.field(name, strategy);
         self
@@ -76,8 +79,9 @@ impl AuditBuilder {
     }
 
     /// Turns off the default field-name rules ([`DEFAULT_FIELD_RULES`](crate::DEFAULT_FIELD_RULES)). The value
-    /// patterns (bearer tokens, JWTs, private keys, URL passwords, cloud keys) stay
-    /// on: they cannot be turned off.
+    /// patterns (bearer tokens, JWTs, private keys, URL passwords, cloud keys,
+    /// secret fields' values in text) stay on: they cannot be turned off. The
+    /// session id stays fingerprinted (see [`redact_field`](Self::redact_field)).
     pub fn without_default_redaction(mut self) -> AuditBuilder {
         self.redactor.without_default_rules();
         self

@@ -84,6 +84,12 @@ impl Visit for EventVisitor<'_> {
 /// sets the member itself (the innermost span wins).
 /// [`AuditBuilder::span_field`](crate::AuditBuilder::span_field) adds more.
 ///
+/// The session id (`actor.session`) is a credential: the writer thread replaces it
+/// with its keyed fingerprint, as it does the values of fields named like secrets
+/// (`AuditBuilder::redact_field("actor.session", Strategy::Keep)` keeps it). To
+/// keep it from every other layer too, give the span
+/// [`redacted(session)`](crate::redacted) instead of the session itself.
+///
 /// | span field | record member |
 /// |---|---|
 /// | `actor` | `actor.id` |

@@ -194,7 +194,8 @@ impl AuditLayer {
             metrics::counter!(
                 crate::metrics::metric::CONTEXT_MISSING,
                 "service" => self.queue.shared.service.clone(),
-                "action" => record.action.clone(),
+                // Not yet redacted (that happens on the writer thread).
+                "action" => crate::redact_patterns(&record.action).into_owned(),
                 "member" => (*member).to_owned(),
             )
             .increment(1);

@@ -7,7 +7,8 @@ use proptest::prelude::*;
 use tracing_audit_layer::redact_patterns;
 
 /// Ordinary text: words, numbers, punctuation, spaces, some non-ASCII; it cannot
-/// form a secret pattern by itself (no `://`, no long base64 runs).
+/// form a secret pattern by itself (no `://`, no `:` or `=`, no long base64 runs,
+/// and not the word `bearer`, after which any word is taken for a token).
 fn ordinary() -> impl Strategy<Value = String> {
     proptest::collection::vec(
         prop_oneof![
@@ -21,6 +22,7 @@ fn ordinary() -> impl Strategy<Value = String> {
         0..12,
     )
     .prop_map(|parts| parts.join(" "))
+    .prop_filter("an authentication scheme", |t| !t.contains("bearer"))
 }
 
 /// A secret in one of the recognised shapes, and the part that must disappear.
@@ -52,6 +54,40 @@ fn secret() -> impl Strategy<Value = (String, String)> {
             let tok = format!("ghp_{t}");
             (tok.clone(), tok)
         }),
+        // Issue 13, finding 7: the shapes found in clear. A secret of any length
+        // starts with `Q9`, so that what is left can be told from the markers.
+        ("[ \t]{1,3}", "[A-Za-z0-9._~+/-]{0,30}").prop_map(|(ws, t)| (format!("Bearer{ws}Q9{t}"), format!("Q9{t}"))),
+        "[A-Za-z0-9]{0,30}".prop_map(|t| (format!("Authorization: Token Q9{t}"), format!("Q9{t}"))),
+        // Not digits and then `/`: that is a port (see the patterns' docs).
+        ("[a-z]{3,8}", "[A-Za-z!$%@/][A-Za-z0-9!$%@/]{0,8}", "[A-Za-z0-9]{2,8}").prop_map(|(user, a, b)| {
+            let pw = format!("{a}@{b}/x");
+            (format!("mysql://{user}:{pw}@db.internal/app"), pw)
+        }),
+        "[A-Za-z0-9+/]{20,60}".prop_map(|body| (
+            format!("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{body}\n-----END PGP PRIVATE KEY BLOCK-----"),
+            body
+        )),
+        (
+            prop_oneof![
+                Just("password"),
+                Just("userPassword"),
+                Just("accessToken"),
+                Just("client_secret"),
+                Just("pw"),
+                Just("private_key_pem")
+            ],
+            prop_oneof![Just(": "), Just("="), Just(" = ")],
+            "[A-Za-z0-9!$%@/]{6,20}",
+            any::<bool>()
+        )
+            .prop_map(|(name, sep, value, quoted)| {
+                let shown = if quoted {
+                    format!("{name}{sep}\"{value}\"")
+                } else {
+                    format!("{name}{sep}{value}")
+                };
+                (shown, value)
+            }),
     ]
 }
 

@@ -119,6 +119,16 @@ fn sensitive_field(spec: &tracing_audit_catalog::Action, name: &str) -> bool {
     spec.is_sensitive(name) || tracing_audit_schema::is_secret_field_name(name)
 }
 
+/// Whether a member is fingerprinted at the source: the catalog marks it
+/// sensitive, or it holds a credential whatever the catalog says (the session id:
+/// `tracing_audit_schema::Member::is_secret`).
+fn sensitive_member(
+    spec: &tracing_audit_catalog::Action,
+    member: tracing_audit_schema::Member,
+) -> bool {
+    spec.is_sensitive(member.name()) || member.is_secret()
+}
+
 /// The names in `context(…)`, comma-separated, if any.
 fn context_names(args: &Args) -> Option<String> {
     let names: Vec<String> = args.context().map(|c| c.text()).collect();
@@ -142,7 +152,7 @@ fn event(args: &Args, valid: &Valid<'_>, loaded: &Loaded) -> TokenStream {
                 field_name(m.member.field(), m.name.span()).into_token_stream(),
                 m.sigil,
                 &m.value,
-                spec.is_sensitive(m.member.name()),
+                sensitive_member(spec, m.member),
             ),
             Arg::Outcome { key, sigil, value } => (
                 field_name(OUTCOME_FIELD, key.span()).into_token_stream(),
@@ -235,7 +245,7 @@ fn audited_fn(args: &Args, valid: &Valid<'_>, func: Function, loaded: &Loaded) -
                 &p,
                 m.value.to_token_stream(),
                 m.sigil,
-                spec.is_sensitive(m.member.name()),
+                sensitive_member(spec, m.member),
                 m.name.span(),
             ),
         );

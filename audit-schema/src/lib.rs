@@ -60,6 +60,8 @@ pub const SECRET_FIELD_NAMES: &[&str] = &[
     "passwd",
     "passphrase",
     "pwd",
+    "pass",
+    "pw",
     "secret",
     "client_secret",
     "token",
@@ -72,35 +74,180 @@ pub const SECRET_FIELD_NAMES: &[&str] = &[
     "cookie",
     "credential",
     "credentials",
+    "session_id",
 ];
 
-/// Whether the field `name` is `word`, or ends with `_word`, `.word` or `-word`,
-/// ignoring ASCII case and taking `-` for `_` (`db_password`, `user.api_key` and
-/// `X-Api-Key` match `password` and `api_key`).
-pub fn field_name_matches(name: &str, word: &str) -> bool {
-    let (n, w) = (name.as_bytes(), word.as_bytes());
-    if n.len() < w.len() {
-        return false;
-    }
-    let fold = |b: u8| {
-        if b == b'-' {
-            b'_'
-        } else {
-            b.to_ascii_lowercase()
-        }
-    };
-    let tail = &n[n.len() - w.len()..];
-    if !tail.iter().zip(w).all(|(&a, &b)| fold(a) == fold(b)) {
-        return false;
-    }
-    n.len() == w.len() || matches!(n[n.len() - w.len() - 1], b'_' | b'.' | b'-')
+/// Words that say how a value is encoded or kept, not what it is: a field name
+/// ending with them is matched without them (`private_key_pem`, `secretValue`,
+/// `password_hash` match `private_key`, `secret`, `password`).
+pub const FIELD_NAME_QUALIFIERS: &[&str] = &[
+    "pem",
+    "der",
+    "b64",
+    "base64",
+    "hex",
+    "raw",
+    "bytes",
+    "str",
+    "string",
+    "text",
+    "value",
+    "plain",
+    "plaintext",
+    "encoded",
+    "hash",
+];
+
+/// A field name prepared for matching against name rules (such as
+/// [`SECRET_FIELD_NAMES`]): the one rule for names that the macros apply at compile
+/// time and the layer at run time.
+///
+/// # The rule
+///
+/// A name is made of words: separated by `_`, `-` or `.`, or starting at a capital
+/// after a lower-case letter or digit (`accessToken`), or at the last capital of a
+/// run followed by a lower-case letter (`APIKey` is `API` `Key`). Trailing words
+/// that are [`FIELD_NAME_QUALIFIERS`] are set aside. A rule word (snake_case)
+/// matches when what is left **ends with it**, ignoring ASCII case and the
+/// separators, and the matching part **begins a word**.
+///
+/// So `password` matches `password`, `DB_PASSWORD`, `userPassword`, `user.password`
+/// and `password_hash`, but not `passwords_total` (it does not end with it),
+/// `newpassword` (not at a word) or `pwd_hash_algo` (the algorithm's name is not a
+/// secret); `pass` does not match `compass`, `passage` or `bypass`; `api_key`
+/// matches `X-Api-Key`, `apiKey`, `APIKey` and `apikey`.
+///
+/// ```
+/// use tracing_audit_schema::FieldName;
+///
+/// let name = FieldName::new("clientSecretValue");
+/// assert!(name.matches("client_secret"));
+/// assert!(name.matches("secret"));
+/// assert!(!name.matches("value"));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct FieldName<'a> {
+    name: &'a [u8],
+    /// The end of the name without its trailing qualifiers and separators.
+    end: usize,
 }
 
-/// Whether `name` is the name of a field that holds a secret ([`SECRET_FIELD_NAMES`]).
+impl<'a> FieldName<'a> {
+    /// Prepares `name` (sets its trailing qualifiers aside).
+    #[inline]
+    pub fn new(name: &'a str) -> FieldName<'a> {
+        let name = name.as_bytes();
+        let mut end = name.len();
+        'strip: loop {
+            while end > 0 && is_separator(name[end - 1]) {
+                end -= 1;
+            }
+            // Only the qualifiers ending with the name's last two bytes can be
+            // there (most names end with none: two look-ups).
+            if end < 2 {
+                break;
+            }
+            let mut candidates = QUALIFIER_ENDINGS[0][name[end - 1].to_ascii_lowercase() as usize]
+                & QUALIFIER_ENDINGS[1][name[end - 2].to_ascii_lowercase() as usize];
+            while candidates != 0 {
+                let q = FIELD_NAME_QUALIFIERS[candidates.trailing_zeros() as usize].as_bytes();
+                candidates &= candidates - 1;
+                let Some(start) = end.checked_sub(q.len()) else {
+                    continue;
+                };
+                if name[start].to_ascii_lowercase() == q[0]
+                    && name[start..end].eq_ignore_ascii_case(q)
+                    && begins_word(name, start)
+                {
+                    end = start;
+                    continue 'strip;
+                }
+            }
+            break;
+        }
+        FieldName { name, end }
+    }
+
+    /// The last byte that a rule must match, lower-cased: the end of the name
+    /// without its qualifiers (`None` when nothing is left).
+    #[inline]
+    pub fn last_byte(&self) -> Option<u8> {
+        self.end
+            .checked_sub(1)
+            .map(|i| self.name[i].to_ascii_lowercase())
+    }
+
+    /// Whether the rule `word` (lower-case snake_case, as in [`SECRET_FIELD_NAMES`])
+    /// matches this name: see [the rule](FieldName#the-rule).
+    #[inline]
+    pub fn matches(&self, word: &str) -> bool {
+        let n = self.name;
+        let mut i = self.end;
+        for &w in word.as_bytes().iter().rev() {
+            if w == b'_' {
+                continue;
+            }
+            while i > 0 && is_separator(n[i - 1]) {
+                i -= 1;
+            }
+            if i == 0 || n[i - 1].to_ascii_lowercase() != w {
+                return false;
+            }
+            i -= 1;
+        }
+        i < self.end && begins_word(n, i)
+    }
+}
+
+/// For each byte, the set (bit i = qualifier i) of the [`FIELD_NAME_QUALIFIERS`]
+/// whose last byte (`[0]`) and next-to-last byte (`[1]`) it is.
+static QUALIFIER_ENDINGS: [[u16; 256]; 2] = {
+    assert!(FIELD_NAME_QUALIFIERS.len() <= 16);
+    let mut table = [[0u16; 256]; 2];
+    let mut i = 0;
+    while i < FIELD_NAME_QUALIFIERS.len() {
+        let q = FIELD_NAME_QUALIFIERS[i].as_bytes();
+        assert!(q.len() >= 2);
+        table[0][q[q.len() - 1] as usize] |= 1 << i;
+        table[1][q[q.len() - 2] as usize] |= 1 << i;
+        i += 1;
+    }
+    table
+};
+
+/// Whether a word of `name` begins at `i` (`i < name.len()`).
+fn begins_word(name: &[u8], i: usize) -> bool {
+    i == 0 || is_separator(name[i - 1]) || starts_word(name, i)
+}
+
+/// The separators between the words of a field name.
+fn is_separator(b: u8) -> bool {
+    matches!(b, b'_' | b'-' | b'.')
+}
+
+/// Whether a camelCase word starts at `i` (`0 < i < name.len()`): a capital after
+/// a lower-case letter or digit, or the last capital of a run when a lower-case
+/// letter follows (`APIKey`: `Key`).
+fn starts_word(name: &[u8], i: usize) -> bool {
+    let (before, at) = (name[i - 1], name[i]);
+    at.is_ascii_uppercase()
+        && (before.is_ascii_lowercase()
+            || before.is_ascii_digit()
+            || (before.is_ascii_uppercase() && name.get(i + 1).is_some_and(u8::is_ascii_lowercase)))
+}
+
+/// Whether the field `name` matches the rule `word` (`db_password`, `userPassword`,
+/// `user.password` and `password_hash` match `password`; `X-Api-Key` and `apiKey`
+/// match `api_key`): see [`FieldName`] for the rule.
+pub fn field_name_matches(name: &str, word: &str) -> bool {
+    FieldName::new(name).matches(word)
+}
+
+/// Whether `name` is the name of a field that holds a secret ([`SECRET_FIELD_NAMES`],
+/// matched as [`FieldName`] says).
 pub fn is_secret_field_name(name: &str) -> bool {
-    SECRET_FIELD_NAMES
-        .iter()
-        .any(|word| field_name_matches(name, word))
+    let name = FieldName::new(name);
+    SECRET_FIELD_NAMES.iter().any(|word| name.matches(word))
 }
 
 /// The `#[audited]` field holding the call's duration in microseconds.
@@ -126,7 +273,8 @@ pub enum Member {
     ActorIp,
     /// `actor.auth`: how the actor authenticated.
     ActorAuth,
-    /// `actor.session`: the session id (a credential: mark it sensitive).
+    /// `actor.session`: the session id, a credential: fingerprinted by default
+    /// ([`Member::is_secret`]).
     ActorSession,
     /// `resource`: what was acted on.
     Resource,
@@ -193,6 +341,13 @@ impl Member {
             Member::ProjectId => "audit.project_id",
             Member::LegalHoldId => "audit.legal_hold_id",
         }
+    }
+
+    /// Whether the member holds a credential, and is therefore fingerprinted by
+    /// default (by the macros at the source, by the layer otherwise), whatever the
+    /// catalog says: [`Member::ActorSession`], the session id.
+    pub const fn is_secret(self) -> bool {
+        matches!(self, Member::ActorSession)
     }
 
     /// The member a macro argument or catalog entry names: its [`name`](Member::name),
@@ -305,6 +460,57 @@ mod tests {
             "apikeys",
         ] {
             assert!(!is_secret_field_name(no), "{no}");
+        }
+    }
+
+    /// Issue 13, finding 7: camelCase and short names of secrets reached the trail
+    /// in clear (`accessToken`, `userPassword`, `clientSecret`, `pass`, `pw`,
+    /// `private_key_pem`); ordinary words that contain a secret's name must not be
+    /// caught.
+    #[test]
+    fn camel_case_kebab_and_short_secret_names_match_one_rule() {
+        for yes in [
+            "accessToken",
+            "AccessToken",
+            "userPassword",
+            "clientSecret",
+            "client-secret",
+            "CLIENT_SECRET",
+            "pass",
+            "db_pass",
+            "userPass",
+            "pw",
+            "db_pw",
+            "private_key_pem",
+            "privateKeyPem",
+            "APIKey",
+            "apiKey",
+            "x-api-key",
+            "password_hash",
+            "secretValue",
+            "session_id",
+            "sessionId",
+            "SESSION_ID",
+        ] {
+            assert!(is_secret_field_name(yes), "{yes} is not caught");
+        }
+        for no in [
+            "passage",
+            "compass",
+            "bypass",
+            "passThrough",
+            "pass_count",
+            "pwd_hash_algo",
+            "token_count",
+            "tokenCount",
+            "accessKeyId",
+            "mytoken",
+            "apikeys",
+            "session_count",
+            "value",
+            "pem",
+        ] {
+            assert!(!is_secret_field_name(no), "{no} is caught");
         }
     }
 

@@ -771,6 +771,119 @@ fn fields_named_like_secrets_are_fingerprinted_before_any_layer_sees_them() {
     assert_eq!(events[1]["fields"]["db_api_key"], fp(KEY));
 }
 
+/// An error type that is only `Debug`, holding the password it was given.
+#[derive(Debug)]
+#[allow(dead_code)] // read only through `Debug`
+enum LoginError {
+    Rejected { user: String, password: String },
+}
+
+#[audited(action = "task.completed", resource = "t-6")]
+fn login_failing_with_a_debug_error(password: &str) -> Result<(), LoginError> {
+    Err(LoginError::Rejected {
+        user: "alice".into(),
+        password: password.into(),
+    })
+}
+
+#[audited(action = "task.completed", resource = "t-7")]
+fn login_failing_with_a_display_error(password: &str) -> Result<(), String> {
+    Err(format!(
+        "connect: host=db user=app password={password} dbname=app"
+    ))
+}
+
+/// Request bodies, as in `an_audited_handler_records_no_argument_it_was_not_asked_for`.
+#[derive(Debug)]
+#[allow(dead_code)] // read only through `Debug`
+struct Credentials {
+    user: &'static str,
+    password: &'static str,
+}
+
+/// Issue 13, finding 7: camelCase and short names, the session id, `?Debug`
+/// values and the text of errors (`Debug`-only, or `Display` with `password=…`)
+/// reached the trail in clear. Names are fingerprinted by the macros before any
+/// layer sees them; error texts are redacted at the source; `Debug` text is
+/// redacted by the layer.
+#[test]
+fn camel_case_names_sessions_debug_values_and_error_texts_hold_no_secret() {
+    const ACCESS_TOKEN: &str = "access-tok-a1";
+    const PW: &str = "short-pw-b2";
+    const USER_PASSWORD: &str = "user-pw-c3";
+    const SESSION: &str = "sess-d4";
+    const DEBUG_PASSWORD: &str = "debug-pw-e5";
+    const ERROR_DEBUG_PASSWORD: &str = "error-debug-pw-f6";
+    const ERROR_PASSWORD: &str = "error-pw-g7";
+    // No `non_audit()`: this layer sees every event.
+    let (events, console) = record_beside(
+        |console| tracing_subscriber::fmt::layer().json().with_writer(console),
+        || {
+            audit!(
+                action = "task.completed",
+                resource = "t-5",
+                actor.session = SESSION,
+                accessToken = ACCESS_TOKEN,
+                pw = PW,
+                userPassword = %USER_PASSWORD,
+            );
+            audit!(
+                action = "task.completed",
+                resource = "t-5",
+                body = ?Credentials { user: "alice", password: DEBUG_PASSWORD },
+            );
+            assert!(login_failing_with_a_debug_error(ERROR_DEBUG_PASSWORD).is_err());
+            assert!(login_failing_with_a_display_error(ERROR_PASSWORD).is_err());
+        },
+    );
+    let fp = |v: &str| tracing_audit::redaction::Fingerprinter::new(&key()).fingerprint(v);
+    // Fingerprinted at the source: no layer sees them.
+    for secret in [
+        ACCESS_TOKEN,
+        PW,
+        USER_PASSWORD,
+        SESSION,
+        ERROR_DEBUG_PASSWORD,
+        ERROR_PASSWORD,
+    ] {
+        assert!(
+            !console.contains(secret),
+            "{secret} on the console: {console}"
+        );
+    }
+    let mut trail = String::new();
+    for e in &events {
+        trail.push_str(&e.to_string());
+    }
+    for secret in [
+        ACCESS_TOKEN,
+        PW,
+        USER_PASSWORD,
+        SESSION,
+        DEBUG_PASSWORD,
+        ERROR_DEBUG_PASSWORD,
+        ERROR_PASSWORD,
+    ] {
+        assert!(!trail.contains(secret), "{secret} in the trail: {trail}");
+    }
+    assert_eq!(events[0]["actor"]["session"], fp(SESSION));
+    assert_eq!(events[0]["fields"]["accessToken"], fp(ACCESS_TOKEN));
+    assert_eq!(events[0]["fields"]["pw"], fp(PW));
+    assert_eq!(events[0]["fields"]["userPassword"], fp(USER_PASSWORD));
+    assert_eq!(
+        events[1]["fields"]["body"],
+        "Credentials { user: \"alice\", password: \"[redacted:secret-field]\" }"
+    );
+    assert_eq!(
+        events[2]["fields"]["error"],
+        "Rejected { user: \"alice\", password: \"[redacted:secret-field]\" }"
+    );
+    assert_eq!(
+        events[3]["fields"]["error"],
+        "connect: host=db user=app password=[redacted:secret-field] dbname=app"
+    );
+}
+
 /// Review finding: a durable call whose audit layer is filtered out recorded
 /// nothing and still reported success.
 #[test]

@@ -4,6 +4,12 @@
 //!
 //! The first pass happens at the source ([`redacted`], and the macros), before a
 //! `tracing` event exists; this pass catches what was emitted without them.
+//!
+//! Field names match the default rules ([`DEFAULT_FIELD_RULES`]) by the schema's
+//! one rule for names, [`tracing_audit_schema::FieldName`], which the macros apply
+//! at compile time; the value patterns, and what they do not catch, are listed at
+//! [`redact_patterns`]. The session id (`actor.session`) is fingerprinted unless a
+//! builder rule names it.
 
 mod fingerprint;
 mod patterns;
@@ -20,7 +26,7 @@ pub use fingerprint::{Fingerprinter, Redacted, redacted};
 pub use patterns::redact_patterns;
 use patterns::scrub;
 pub use rules::DEFAULT_FIELD_RULES;
-use rules::{RULES_BY_LAST_BYTE, name_matches};
+use rules::{FieldName, RULES_BY_LAST_BYTE};
 
 /// What to do with the value of a sensitive field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +84,9 @@ impl Redactor {
         self.catalog = Some(RuntimeCatalog::new(catalog));
     }
 
-    /// Applies `strategy` to the field called exactly `name` (ignoring case), before
-    /// any default rule.
+    /// Applies `strategy` to the field called exactly `name` (ignoring case), and
+    /// to the record member so named (`actor.session`, `reason`, …), before any
+    /// default rule.
     pub fn field(&mut self, name: &str, strategy: Strategy) {
         let name = name.to_ascii_lowercase();
         self.exact.retain(|(n, _)| *n != name);
@@ -98,35 +105,55 @@ impl Redactor {
 
     /// The strategy for a field name, if any rule matches.
     pub fn strategy_for(&self, name: &str) -> Option<Strategy> {
-        if let Some((_, s)) = self
-            .exact
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            return Some(*s);
+        if let Some(s) = self.exact_for(name) {
+            return Some(s);
         }
         if !self.defaults {
             return None;
         }
-        // Only the rules whose word ends with the name's last byte can match.
-        let last = name.as_bytes().last()?.to_ascii_lowercase();
-        let mut candidates = RULES_BY_LAST_BYTE[usize::from(last)];
+        // Only the rules whose word ends with the name's last byte (qualifiers set
+        // aside) can match.
+        let name = FieldName::new(name);
+        let mut candidates = RULES_BY_LAST_BYTE[usize::from(name.last_byte()?)];
         while candidates != 0 {
             let i = candidates.trailing_zeros() as usize;
             candidates &= candidates - 1;
             let (word, strategy) = DEFAULT_FIELD_RULES[i];
-            if name_matches(name, word) {
+            if name.matches(word) {
                 return Some(strategy);
             }
         }
         None
     }
 
+    /// The strategy of the builder's rule for exactly `name`, if any.
+    fn exact_for(&self, name: &str) -> Option<Strategy> {
+        self.exact
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, s)| *s)
+    }
+
+    /// The strategy for a record member: the catalog's (sensitive: fingerprint),
+    /// else the builder's rule for its name, else a fingerprint for a member that
+    /// holds a credential ([`Member::is_secret`]: the session id).
+    fn member_strategy(&self, member: Member, catalog_sensitive: bool) -> Option<Strategy> {
+        if catalog_sensitive {
+            return Some(Strategy::Fingerprint);
+        }
+        if self.exact.is_empty() {
+            return member.is_secret().then_some(Strategy::Fingerprint);
+        }
+        self.exact_for(member.name())
+            .or_else(|| member.is_secret().then_some(Strategy::Fingerprint))
+    }
+
     /// Redacts `event` in place: the catalog's sensitive members and fields (when a
     /// catalog was given; [`tracing_audit_catalog::Action::is_sensitive`], the rule
-    /// the macros apply at compile time), field-name rules on `fields`, value
-    /// patterns on every remaining string (fields, members, category). Says whether
-    /// the catalog has the event's action.
+    /// the macros apply at compile time), field-name rules on `fields` (and the
+    /// builder's rules on members), a fingerprint for the session id
+    /// ([`Member::is_secret`]), value patterns on every remaining string (action,
+    /// fields, members, category). Says whether the catalog has the event's action.
     pub fn apply(&self, event: &mut Event) -> Catalogued {
         let (found, action) = match &self.catalog {
             Some(catalog) => catalog.enrich(event),
@@ -157,20 +184,22 @@ impl Redactor {
             i += 1;
         }
         for member in Member::ALL {
-            let Some(value) = event.member_mut(member) else {
+            let slot = event.member_mut(member);
+            let Some(value) = slot else {
                 continue;
             };
-            if sensitive(member.name()) {
-                if !self.fingerprinter.is_fingerprint(value) {
-                    *value = self.fingerprinter.fingerprint(value);
-                }
-            } else {
-                scrub(value);
+            match self.member_strategy(member, sensitive(member.name())) {
+                None => scrub(value),
+                Some(Strategy::Keep) => {}
+                Some(Strategy::Drop) => *slot = None,
+                Some(s) => *value = self.rewrite_text(Cow::Borrowed(value), s),
             }
         }
         if let Some(category) = &mut event.category {
             scrub(category);
         }
+        // After the catalog look-up: an action in the catalog has no secret in it.
+        scrub(&mut event.action);
         found
     }
 
@@ -183,6 +212,10 @@ impl Redactor {
             FieldValue::U64(n) => Cow::Owned(n.to_string()),
             FieldValue::F64(f) => Cow::Owned(f.to_string()),
         };
+        self.rewrite_text(text, strategy)
+    }
+
+    fn rewrite_text(&self, text: Cow<'_, str>, strategy: Strategy) -> String {
         match strategy {
             Strategy::Mask | Strategy::Keep | Strategy::Drop => MASK.to_owned(),
             Strategy::Fingerprint if self.fingerprinter.is_fingerprint(&text) => text.into_owned(),
@@ -266,6 +299,132 @@ mod tests {
         }
     }
 
+    /// Issue 13, finding 7: secrets the red team found in clear in a trail, by
+    /// grep. Each input, and what must be written instead.
+    #[test]
+    fn secrets_found_in_clear_by_the_red_team_are_redacted() {
+        let cases = [
+            // A tab (or several spaces) after the scheme.
+            (
+                "Authorization: Bearer\tabcDEF123456789",
+                "Authorization: Bearer\t[redacted:bearer]",
+            ),
+            ("Bearer\ttok", "Bearer\t[redacted:bearer]"),
+            (
+                "sent Bearer   abcDEF123456789",
+                "sent Bearer   [redacted:bearer]",
+            ),
+            // Another scheme, and a credential of any length, in a header.
+            (
+                "Authorization: Token tok",
+                "Authorization: Token [redacted:authorization]",
+            ),
+            (
+                "{\"authorization\":\"Token 9944b09199c62bcf9418ad846dd0e4bb\"}",
+                "{\"authorization\":\"Token [redacted:authorization]\"}",
+            ),
+            (
+                "proxy-authorization=Basic dTpw",
+                "proxy-authorization=Basic [redacted:authorization]",
+            ),
+            (
+                "Authorization: s3cr3t-without-scheme",
+                "Authorization: [redacted:authorization]",
+            ),
+            // URL passwords holding `@` or `/`, and a user name holding `@`.
+            (
+                "postgres://admin:p@ss@db.internal:5432/app",
+                "postgres://admin:[redacted:url-password]@db.internal:5432/app",
+            ),
+            (
+                "postgres://admin:pa/ss@db.internal:5432/app failed",
+                "postgres://admin:[redacted:url-password]@db.internal:5432/app failed",
+            ),
+            (
+                "amqp://ops@example.com:hunter2@mq/vhost",
+                "amqp://ops@example.com:[redacted:url-password]@mq/vhost",
+            ),
+            // PGP private key blocks.
+            (
+                "key -----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGX\n=Ab1c\n-----END PGP PRIVATE KEY BLOCK----- end",
+                "key [redacted:private-key] end",
+            ),
+            (
+                "-----BEGIN PGP SECRET KEY BLOCK-----\nlQOYBGX (cut)",
+                "[redacted:private-key]",
+            ),
+            // A second `Bearer` after a first.
+            ("Bearer Bearer abcDEF123456789", "Bearer [redacted:bearer]"),
+            // (glued to the first token: both go, as one)
+            (
+                "Bearer abcDEF123456789/Bearer ghiJKL987654321",
+                "Bearer [redacted:bearer]",
+            ),
+            (
+                "Bearer abcDEF123456789, Bearer\tghiJKL987654321",
+                "Bearer [redacted:bearer], Bearer\t[redacted:bearer]",
+            ),
+            // `Debug` text holding a secret field.
+            (
+                "LoginRequest { user: \"alice\", password: \"hun\\\"ter2\" }",
+                "LoginRequest { user: \"alice\", password: \"[redacted:secret-field]\" }",
+            ),
+            (
+                "Bad { clientSecret: Some(\"s3cr3t\"), pw: [104, 105], accessToken: Secret }",
+                "Bad { clientSecret: Some(\"[redacted:secret-field]\"), pw: [redacted:secret-field], accessToken: [redacted:secret-field] }",
+            ),
+            (
+                r#"body: "{\"userPassword\":\"hunter2\",\"n\":1}""#,
+                r#"body: "{\"userPassword\":\"[redacted:secret-field]\",\"n\":1}""#,
+            ),
+            // `password=…` in error text (a libpq connection string, a query),
+            // down to the shortest (the pre-check must not skip it).
+            ("pw=x", "pw=[redacted:secret-field]"),
+            (
+                "connect failed: host=db user=app password=hunter2 dbname=x",
+                "connect failed: host=db user=app password=[redacted:secret-field] dbname=x",
+            ),
+            (
+                "GET /login?user=alice&pass=hunter2&next=/",
+                "GET /login?user=alice&pass=[redacted:secret-field]&next=/",
+            ),
+            (
+                "{\"api_key\": \"k-123\", \"n\": 1}",
+                "{\"api_key\": \"[redacted:secret-field]\", \"n\": 1}",
+            ),
+        ];
+        let mut failed = Vec::new();
+        for (input, want) in cases {
+            let got = redact_patterns(input);
+            if got != want {
+                failed.push(format!("{input:?}\n   gave {got:?}\n   want {want:?}"));
+            }
+            // Redacting what was written changes nothing (the macros redact error
+            // texts at the source, the layer once more).
+            assert_eq!(redact_patterns(&got), got, "second pass over {got:?}");
+        }
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
+    }
+
+    /// Ordinary text around the new patterns stays as it is.
+    #[test]
+    fn text_that_only_looks_like_the_new_patterns_is_left_alone() {
+        for s in [
+            "http://localhost:8080/users/alice@example.com",
+            "https://medium.com:443/@alice/post",
+            "mailto:alice@example.com",
+            "connect to db.internal:5432 failed",
+            "CreatePool { name: \"pool-42\", size_gb: 128 }",
+            "token_count=12 passage=\"x\" compass: north",
+            "password_changed_at=2026-01-01",
+            "authorization failed for alice",
+            "the basic plan",
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQINBF",
+        ] {
+            assert_eq!(redact_patterns(s), s);
+        }
+    }
+
     #[test]
     fn ordinary_text_is_left_alone_without_allocating() {
         for s in [
@@ -295,6 +454,66 @@ mod tests {
         assert_eq!(r.strategy_for("prompt"), Some(Strategy::Digest));
         assert_eq!(r.strategy_for("vram_ptr"), Some(Strategy::Mask));
         assert_eq!(r.strategy_for("pool_id"), None);
+    }
+
+    /// Issue 13, finding 7: the layer applies the schema's one rule for names.
+    #[test]
+    fn camel_case_and_short_names_are_caught_by_the_layer_too() {
+        let r = redactor();
+        for name in [
+            "accessToken",
+            "userPassword",
+            "clientSecret",
+            "pass",
+            "pw",
+            "private_key_pem",
+            "sessionId",
+        ] {
+            assert_eq!(r.strategy_for(name), Some(Strategy::Fingerprint), "{name}");
+        }
+        assert_eq!(r.strategy_for("systemPrompt"), Some(Strategy::Digest));
+        assert_eq!(r.strategy_for("vramPtr"), Some(Strategy::Mask));
+        for name in ["passage", "compass", "pwd_hash_algo", "tokenCount"] {
+            assert_eq!(r.strategy_for(name), None, "{name}");
+        }
+    }
+
+    /// Issue 13, finding 7: the session id (`actor.session`, from the `session_id`
+    /// span field) was stored in clear in every record; it is a credential.
+    #[test]
+    fn the_session_member_is_fingerprinted_by_default() {
+        let r = redactor();
+        let mut e = Event::new("x");
+        e.actor.session = Some("sess-5f0c1e2d9a".into());
+        r.apply(&mut e);
+        let fp = r.fingerprinter().fingerprint("sess-5f0c1e2d9a");
+        assert_eq!(e.actor.session.as_deref(), Some(fp.as_str()));
+        // Fingerprinted at the source: left as it is.
+        r.apply(&mut e);
+        assert_eq!(e.actor.session.as_deref(), Some(fp.as_str()));
+        // An explicit rule for the member's name decides instead.
+        let mut keep = redactor();
+        keep.field("actor.session", Strategy::Keep);
+        let mut e = Event::new("x");
+        e.actor.session = Some("sess-1".into());
+        keep.apply(&mut e);
+        assert_eq!(e.actor.session.as_deref(), Some("sess-1"));
+        let mut drop = redactor();
+        drop.field("actor.session", Strategy::Drop);
+        drop.apply(&mut e);
+        assert_eq!(e.actor.session, None);
+    }
+
+    /// Issue 13, finding 7: a raw event's `audit.action` was never scrubbed.
+    #[test]
+    fn the_action_is_scrubbed_like_every_other_string() {
+        let r = redactor();
+        let mut e = Event::new("login Bearer abcDEF123456789 password=hunter2");
+        r.apply(&mut e);
+        assert_eq!(
+            e.action,
+            "login Bearer [redacted:bearer] password=[redacted:secret-field]"
+        );
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Field-name rules: which field names are redacted by default, and how a name
 //! matches a rule.
 
-use std::sync::LazyLock;
-
 use super::Strategy;
 
-/// Field names caught by default, matched against the whole name or its last
-/// `_`/`.`-separated part, ignoring case (`db_password`, `user.api_key`,
-/// `Authorization`).
+/// Field names caught by default, matched by the schema's one rule for names
+/// ([`FieldName`](tracing_audit_schema::FieldName), which the macros apply too):
+/// the name, ignoring case and its separators, ends with the rule's word at the
+/// start of one of its words (`db_password`, `userPassword`, `user.api_key`,
+/// `X-Api-Key`, `Authorization`), after setting aside trailing encoding words
+/// ([`FIELD_NAME_QUALIFIERS`](tracing_audit_schema::FIELD_NAME_QUALIFIERS):
+/// `private_key_pem`, `secretValue`, `password_hash`). `passage`, `compass`,
+/// `bypass`, `token_count` and `pwd_hash_algo` are not caught.
 ///
 /// | field name | strategy |
 /// |---|---|
@@ -15,6 +18,8 @@ use super::Strategy;
 /// | `passwd` | [`Strategy::Fingerprint`] |
 /// | `passphrase` | [`Strategy::Fingerprint`] |
 /// | `pwd` | [`Strategy::Fingerprint`] |
+/// | `pass` | [`Strategy::Fingerprint`] |
+/// | `pw` | [`Strategy::Fingerprint`] |
 /// | `secret` | [`Strategy::Fingerprint`] |
 /// | `client_secret` | [`Strategy::Fingerprint`] |
 /// | `token` | [`Strategy::Fingerprint`] |
@@ -27,6 +32,7 @@ use super::Strategy;
 /// | `cookie` | [`Strategy::Fingerprint`] |
 /// | `credential` | [`Strategy::Fingerprint`] |
 /// | `credentials` | [`Strategy::Fingerprint`] |
+/// | `session_id` | [`Strategy::Fingerprint`] |
 /// | `prompt` | [`Strategy::Digest`] |
 /// | `prompt_content` | [`Strategy::Digest`] |
 /// | `completion` | [`Strategy::Digest`] |
@@ -38,6 +44,8 @@ pub const DEFAULT_FIELD_RULES: &[(&str, Strategy)] = &[
     ("passwd", Strategy::Fingerprint),
     ("passphrase", Strategy::Fingerprint),
     ("pwd", Strategy::Fingerprint),
+    ("pass", Strategy::Fingerprint),
+    ("pw", Strategy::Fingerprint),
     ("secret", Strategy::Fingerprint),
     ("client_secret", Strategy::Fingerprint),
     ("token", Strategy::Fingerprint),
@@ -50,6 +58,9 @@ pub const DEFAULT_FIELD_RULES: &[(&str, Strategy)] = &[
     ("cookie", Strategy::Fingerprint),
     ("credential", Strategy::Fingerprint),
     ("credentials", Strategy::Fingerprint),
+    // A session id is a credential (the member `actor.session` is fingerprinted
+    // by default too).
+    ("session_id", Strategy::Fingerprint),
     // "Prompt content (log length/hash only)" — the audit-logging specification.
     ("prompt", Strategy::Digest),
     ("prompt_content", Strategy::Digest),
@@ -61,21 +72,20 @@ pub const DEFAULT_FIELD_RULES: &[(&str, Strategy)] = &[
 ];
 
 /// For each byte, the set (bit i = rule i) of default rules whose word ends with it.
-pub(super) static RULES_BY_LAST_BYTE: LazyLock<[u32; 256]> = LazyLock::new(|| {
-    const _: () = assert!(DEFAULT_FIELD_RULES.len() <= 32);
+pub(super) static RULES_BY_LAST_BYTE: [u32; 256] = {
+    assert!(DEFAULT_FIELD_RULES.len() <= 32);
     let mut table = [0u32; 256];
-    for (i, (word, _)) in DEFAULT_FIELD_RULES.iter().enumerate() {
-        if let Some(&b) = word.as_bytes().last() {
-            table[usize::from(b.to_ascii_lowercase())] |= 1 << i;
-        }
+    let mut i = 0;
+    while i < DEFAULT_FIELD_RULES.len() {
+        let word = DEFAULT_FIELD_RULES[i].0.as_bytes();
+        table[word[word.len() - 1].to_ascii_lowercase() as usize] |= 1 << i;
+        i += 1;
     }
     table
-});
+};
 
-/// `name` is `word`, or ends with `_word`, `.word` or `-word`, ignoring ASCII case
-/// and taking `-` for `_` (`X-Api-Key` matches `api_key`): the schema's rule, which
-/// the macros apply too.
-pub(super) use tracing_audit_schema::field_name_matches as name_matches;
+/// A name prepared for the rules: the schema's one rule, which the macros apply too.
+pub(super) use tracing_audit_schema::FieldName;
 
 #[cfg(test)]
 mod tests {
