@@ -312,7 +312,9 @@ impl VerifyOptions {
     }
 
     /// Requires the trail to extend the checkpoint whose signed note is `note`
-    /// (`name` names it in reports, say its file name).
+    /// (`name` names it in reports, say its file name). Its signature is checked
+    /// only with [`VerifyOptions::pubkey`]: without it, anyone could have written
+    /// the note (`audit verify` requires both).
     pub fn checkpoint(mut self, name: impl Into<String>, note: impl Into<String>) -> VerifyOptions {
         self.checkpoint = Some((name.into(), note.into()));
         self
