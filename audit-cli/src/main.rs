@@ -5,6 +5,7 @@
 //! directory with no segment at all, and a key other than the trail's), 3 when the
 //! records are intact but the end of the trail is not proven.
 
+mod hash;
 mod prove;
 mod witness;
 
@@ -116,6 +117,10 @@ enum Command {
     /// cosigned before.
     #[command(subcommand)]
     Witness(witness::WitnessCommand),
+    /// Print the keyed fingerprint of a value, as the layer writes it in place of
+    /// a redacted value: to search a trail for a secret without storing it.
+    #[command(long_about = hash::HASH_HELP)]
+    Hash(hash::HashArgs),
 }
 
 #[derive(Subcommand)]
@@ -423,6 +428,7 @@ fn main() -> ExitCode {
         Command::Prove(args) => prove::prove(args),
         Command::VerifyProof(args) => prove::verify_proof(args),
         Command::Witness(cmd) => witness::witness(cmd),
+        Command::Hash(args) => hash::hash(args),
     }
 }
 
