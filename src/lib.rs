@@ -125,7 +125,8 @@ pub mod tree_index {
 /// Verifying a trail: what `audit verify` does.
 pub mod verify {
     pub use tracing_audit_core::{
-        End, Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir,
+        End, Failure, FailureKind, MAX_TIME_GAPS, Report, SegmentReport, TimeGap, VerifyOptions,
+        verify_dir,
     };
 }
 

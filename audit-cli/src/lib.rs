@@ -38,7 +38,10 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
 /// end of the trail is proven: `{"status":"sealed"|"live_writer"|"not_proven","reason"}`,
 /// where `reason` is a sentence for `not_proven` and `null` otherwise.
 /// `records_in_window` counts the records inside `--from/--to` (`null` without a
-/// window; `0`: the window holds no record).
+/// window; `0`: the window holds no record). `time_gaps_found` counts the periods
+/// longer than `--max-gap` without a record, and `time_gaps` lists the first
+/// [`tracing_audit_core::MAX_TIME_GAPS`] of them, each
+/// `{"file","line","seq","after","until","seconds"}` (the record after the gap).
 pub fn report_json(report: &Report) -> serde_json::Value {
     let failure = |f: &Failure| {
         serde_json::json!({
@@ -71,5 +74,14 @@ pub fn report_json(report: &Report) -> serde_json::Value {
         "checkpoint_verified": report.checkpoint_verified,
         "first_failure": report.first_failure().map(failure),
         "failures": report.failures.iter().map(failure).collect::<Vec<_>>(),
+        "time_gaps_found": report.time_gaps_found,
+        "time_gaps": report.time_gaps.iter().map(|g| serde_json::json!({
+            "file": g.file,
+            "line": g.line,
+            "seq": g.seq,
+            "after": g.after.to_string(),
+            "until": g.until.to_string(),
+            "seconds": g.duration().as_secs(),
+        })).collect::<Vec<_>>(),
     })
 }

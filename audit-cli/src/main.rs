@@ -3,14 +3,17 @@
 //! Exit status of `audit verify`: 0 when the trail is intact and its end proven, 1
 //! when tampering or corruption was found, 2 for usage or I/O errors (including a
 //! directory with no segment at all, and a key other than the trail's), 3 when the
-//! records are intact but the end of the trail is not proven.
+//! records are intact but the end of the trail is not proven, 4 when the records are
+//! intact and the end proven but `--max-gap` found a time gap.
 
 mod hash;
 mod prove;
+mod summary;
 mod witness;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use tracing_audit_cli::terminal_safe;
 
 use std::io::Write as _;
@@ -46,9 +49,21 @@ enum Command {
     ///      lock, so records may have been cut off the end (deleted segments, cut
     ///      lines). Not a finding of tampering: the records present verify, but
     ///      nothing shows that the trail was not cut.
+    ///   4  records intact and end proven, but --max-gap found a period longer than
+    ///      DURATION without any record, not even a heartbeat checkpoint (a time
+    ///      gap: the service or its writer was down or stalled, or checkpoints are
+    ///      off). Not a finding of tampering: a record deleted from the middle is a
+    ///      seq_gap (exit 1). Exit 1 and 3 take precedence over 4; the report and
+    ///      the summary still list the gaps.
     ///
     /// A --from/--to window that holds no record says so ("no record in the
     /// window"); the exit status is still that of the segments verified.
+    ///
+    /// Scheduled verification (cron, a systemd timer):
+    ///   audit verify DIR --key-file K --lookback-days 1 --max-gap 15m --summary
+    /// verifies the segments holding the last day's records, linked to the record
+    /// before them, and prints one line: `OK trail DIR: …`, `WARN trail DIR: …`
+    /// (exit 3 or 4) or `FAIL trail DIR: …` with the first failure.
     #[command(verbatim_doc_comment)]
     Verify {
         /// The stream directory (one service's trail).
@@ -82,6 +97,40 @@ enum Command {
         /// (repeatable).
         #[arg(long = "witness-key", value_name = "FILE", requires = "checkpoint")]
         witness_keys: Vec<PathBuf>,
+        /// Verify only the records of the last N days (a window from now − N × 24 h),
+        /// linked to the record before them: the segments that may hold them are
+        /// verified in full, older segments are not read (but the last record of the
+        /// one before).
+        #[arg(
+            long,
+            value_name = "N",
+            env = "AUDIT_VERIFY_LOOKBACK_DAYS",
+            value_parser = clap::value_parser!(u32).range(1..=100_000),
+            conflicts_with_all = ["from", "to", "last", "checkpoint"],
+        )]
+        lookback_days: Option<u32>,
+        /// The end of the --lookback-days window instead of now: re-runs the
+        /// scheduled check of that time (segments begun after it are not read).
+        #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "lookback_days")]
+        as_of: Option<Timestamp>,
+        /// Verify only the last N records (the segments holding them, in full),
+        /// linked to the record before them.
+        #[arg(
+            long,
+            value_name = "N",
+            value_parser = clap::value_parser!(u64).range(1..),
+            conflicts_with_all = ["from", "to", "checkpoint"],
+        )]
+        last: Option<u64>,
+        /// Report every period longer than DURATION (`15m`, `1h 30m`) between the
+        /// timestamps of two consecutive records read: a time gap (exit 4).
+        #[arg(long, value_name = "DURATION", value_parser = parse_gap)]
+        max_gap: Option<Duration>,
+        /// Print one line fit for cron and alerting instead of the report:
+        /// `OK|WARN|FAIL trail DIR: N records in window, end …` (FAIL with the first
+        /// failure, WARN for exit 3 and 4 with the reason and the first time gap).
+        #[arg(long, conflicts_with = "json")]
+        summary: bool,
     },
     /// Write a new random HMAC key to FILE and the verifier's copy to
     /// FILE.verifier (both mode 0600; refuses to overwrite), or with --signing an
@@ -225,6 +274,14 @@ fn parse_time(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse(s).map_err(|e| e.to_string())
 }
 
+fn parse_gap(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d.is_zero() {
+        return Err("expected a duration greater than zero, found zero".to_owned());
+    }
+    Ok(d)
+}
+
 fn parse_time_end(s: &str) -> Result<Timestamp, String> {
     let t = Timestamp::parse(s).map_err(|e| e.to_string())?;
     let is_date = !s.contains('T') && !s.contains(' ');
@@ -247,7 +304,22 @@ fn main() -> ExitCode {
             pubkey,
             checkpoint,
             witness_keys,
+            lookback_days,
+            as_of,
+            last,
+            max_gap,
+            summary,
         } => {
+            let (from, to) = match lookback_days {
+                Some(days) => {
+                    let end = as_of.unwrap_or_else(Timestamp::now);
+                    let start = end
+                        .unix_micros()
+                        .saturating_sub(i64::from(days) * 86_400_000_000);
+                    (Some(Timestamp::from_unix_micros(start)), as_of)
+                }
+                None => (from, to),
+            };
             let key = match key_file.as_deref().map(Key::from_file).transpose() {
                 Ok(k) => k,
                 Err(e) => return usage_error(&e),
@@ -316,6 +388,8 @@ fn main() -> ExitCode {
             opts.pubkey = pubkey;
             opts.witnesses = witnesses;
             opts.checkpoint = copied;
+            opts.last = last;
+            opts.max_gap = max_gap;
             let report = match verify_dir(&dir, &opts) {
                 Ok(r) => r,
                 Err(e) => return usage_error(&e),
@@ -356,6 +430,8 @@ fn main() -> ExitCode {
             let mut out = std::io::stdout().lock();
             let printed = if json {
                 writeln!(out, "{}", tracing_audit_cli::report_json(&report))
+            } else if summary {
+                writeln!(out, "{}", summary::summary_line(&dir, &report))
             } else {
                 print_text(&mut out, &dir, &report, key_id.as_deref(), (from, to))
             };
@@ -371,6 +447,8 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             } else if !report.end_proven() {
                 ExitCode::from(3)
+            } else if report.has_time_gaps() {
+                ExitCode::from(4)
             } else {
                 ExitCode::SUCCESS
             }
@@ -614,6 +692,16 @@ fn print_text(
             terminal_safe(&f.detail)
         )?;
     }
+    for g in report.time_gaps.iter().take(20) {
+        writeln!(out, "TIME GAP: {}", summary::describe_gap(g))?;
+    }
+    if report.time_gaps_found > 20 {
+        writeln!(
+            out,
+            "  … {} more time gap(s) (use --json for all)",
+            report.time_gaps_found - 20
+        )?;
+    }
     if report.write_in_progress {
         writeln!(
             out,
@@ -651,6 +739,14 @@ fn print_text(
     };
     match report.first_failure() {
         None if !report.end_proven() => writeln!(out, "Records intact; end {end}.")?,
+        None if report.has_time_gaps() => {
+            writeln!(out, "End: {end}.")?;
+            writeln!(
+                out,
+                "Records intact; {} TIME GAP(S) without any record.",
+                report.time_gaps_found
+            )?;
+        }
         None => {
             writeln!(out, "End: {end}.")?;
             writeln!(out, "Trail intact.")?;

@@ -164,7 +164,10 @@ pub use record::{
 };
 pub use segment::SegmentName;
 pub use timestamp::Timestamp;
-pub use verify::{End, Failure, FailureKind, Report, SegmentReport, VerifyOptions, verify_dir};
+pub use verify::{
+    End, Failure, FailureKind, MAX_TIME_GAPS, Report, SegmentReport, TimeGap, VerifyOptions,
+    verify_dir,
+};
 pub use writer::{
     Appended, Checkpoints, DEFAULT_CHECKPOINT_HEARTBEAT, DEFAULT_CHECKPOINT_INTERVAL,
     DEFAULT_EPOCH_INTERVAL, Durability, Opened, PartialAppend, Period, Rotation, WitnessTransport,

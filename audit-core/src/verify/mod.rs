@@ -21,8 +21,10 @@ use crate::storage::{FileStorage, Storage};
 use crate::timestamp::Timestamp;
 
 pub(crate) use integrity::{EpochKeys, Integrity, MAX_EPOCH_DERIVATIONS};
-pub use report::{End, Failure, FailureKind, Report, SegmentReport, VerifyOptions};
-pub(crate) use scan::{SegmentScan, chain_after, scan_segment};
+pub use report::{
+    End, Failure, FailureKind, MAX_TIME_GAPS, Report, SegmentReport, TimeGap, VerifyOptions,
+};
+pub(crate) use scan::{GapWatch, SegmentScan, chain_after, scan_segment};
 
 /// Verifies a stream directory.
 ///
@@ -63,13 +65,23 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
     let storage = FileStorage::new();
     let storage: &dyn Storage = &storage;
     let segments = list_segments(storage, dir)?;
-    let windowed = opts.from.is_some() || opts.to.is_some();
+    let windowed = opts.last.is_none() && (opts.from.is_some() || opts.to.is_some());
     let mut report = Report {
         mac_checked: opts.key.is_some(),
-        records_in_window: windowed.then_some(0),
+        records_in_window: (windowed || opts.last.is_some()).then_some(0),
         ..Report::default()
     };
-    let (first, last) = window(&segments, opts.from, opts.to);
+    let (first, last, from_seq) = match opts.last {
+        Some(n) => {
+            let (first, from_seq) = last_records(storage, dir, &segments, n)?;
+            (first, segments.len(), from_seq)
+        }
+        None => {
+            let (first, last) = window(&segments, opts.from, opts.to);
+            (first, last, None)
+        }
+    };
+    let mut gaps = opts.max_gap.map(GapWatch::new);
     report.skipped_segments = segments.len() - (last - first);
     let chain_before = match first.checked_sub(1) {
         Some(before) => chain_after(storage, dir, &segments[before])?,
@@ -96,7 +108,11 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
         if windowed {
             scan = scan.in_window(opts.from, opts.to);
         }
-        let scan = scan.read_all(
+        if let Some(seq) = from_seq {
+            scan = scan.counting_from_seq(seq);
+        }
+        scan.gaps = gaps.take();
+        let mut scan = scan.read_all(
             storage,
             dir,
             name,
@@ -121,6 +137,7 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
                 report.write_in_progress = true;
             }
         }
+        gaps = scan.gaps.take();
         last_position = (name.file_name.clone(), scan.lines, scan.report.last_seq);
         report.records += scan.report.records;
         if let Some(n) = report.records_in_window.as_mut() {
@@ -157,7 +174,42 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
     report.checkpoint_records = integ.checkpoint_records;
     report.signatures_checked = integ.signatures_checked;
     report.tree = integ.tree.as_ref().map(|t| (t.size(), t.root()));
+    if let Some(g) = gaps {
+        report.time_gaps = g.found;
+        report.time_gaps_found = g.count;
+    }
     Ok(report)
+}
+
+/// For the last `n` records (at least one): the index of the segment holding the
+/// `n`-th last record, and that record's `seq`. The newest record's `seq` is read
+/// from the end of the newest segment; segment names give the first `seq` of each.
+/// When the newest record cannot be read, every segment (`(0, None)`): more is
+/// verified, never less.
+///
+/// # Errors
+/// I/O errors reading the newest segment.
+fn last_records(
+    storage: &dyn Storage,
+    dir: &Path,
+    segments: &[SegmentName],
+    n: u64,
+) -> Result<(usize, Option<u64>)> {
+    let Some(newest) = segments.last() else {
+        return Ok((0, None));
+    };
+    let newest_seq = match chain_after(storage, dir, newest)? {
+        Some(chain) => chain
+            .next_seq
+            .map_or(u64::MAX, |next| next.saturating_sub(1)),
+        None => return Ok((0, None)),
+    };
+    let from_seq = newest_seq.saturating_sub(n.max(1) - 1);
+    let first = segments
+        .iter()
+        .rposition(|s| s.first_seq <= from_seq)
+        .unwrap_or(0);
+    Ok((first, Some(from_seq)))
 }
 
 /// Whether the end of the verified segments is proven, from the scan of the last one

@@ -181,8 +181,9 @@ impl Default for End {
 /// Two questions, answered apart: were the records read tampered with or
 /// corrupted ([`Report::ok`]), and is the end of the trail proven
 /// ([`Report::end_proven`], [`Report::end`])? `audit verify` exits 0 only when
-/// both answers are good, 1 on tampering, 3 when the records are intact but the
-/// end is not proven.
+/// both answers are good (and no time gap was found), 1 on tampering, 3 when the
+/// records are intact but the end is not proven, 4 when only time gaps were found
+/// ([`Report::time_gaps`]).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Report {
@@ -224,6 +225,43 @@ pub struct Report {
     /// The size of the copied checkpoint the trail was found to extend
     /// ([`VerifyOptions::checkpoint`]).
     pub checkpoint_verified: Option<u64>,
+    /// With [`VerifyOptions::max_gap`], the periods longer than it without any
+    /// record (the first [`MAX_TIME_GAPS`], in stream order). Not failures: the
+    /// records around a gap may all verify; see [`Report::time_gaps_found`].
+    pub time_gaps: Vec<TimeGap>,
+    /// How many time gaps were found (also those beyond [`MAX_TIME_GAPS`]).
+    pub time_gaps_found: u64,
+}
+
+/// The most time gaps a [`Report`] lists (it counts them all).
+pub const MAX_TIME_GAPS: usize = 1000;
+
+/// A period longer than [`VerifyOptions::max_gap`] between the `ts` of two
+/// consecutive records read, named by the record after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TimeGap {
+    /// The segment file name of the record after the gap.
+    pub file: String,
+    /// Its 1-based line in that file.
+    pub line: u64,
+    /// Its `seq`.
+    pub seq: u64,
+    /// The `ts` of the record before the gap.
+    pub after: Timestamp,
+    /// The `ts` of the record after the gap.
+    pub until: Timestamp,
+}
+
+impl TimeGap {
+    /// The length of the gap.
+    pub fn duration(&self) -> std::time::Duration {
+        let micros = self
+            .until
+            .unix_micros()
+            .saturating_sub(self.after.unix_micros());
+        std::time::Duration::from_micros(u64::try_from(micros).unwrap_or(0))
+    }
 }
 
 impl Report {
@@ -244,6 +282,11 @@ impl Report {
     /// The first failure in stream order.
     pub fn first_failure(&self) -> Option<&Failure> {
         self.failures.first()
+    }
+
+    /// True when a time gap was found ([`VerifyOptions::max_gap`]).
+    pub fn has_time_gaps(&self) -> bool {
+        self.time_gaps_found > 0
     }
 }
 
@@ -279,6 +322,14 @@ pub struct VerifyOptions {
     pub checkpoint: Option<(String, String)>,
     /// Witnesses whose cosignature the copied checkpoint must carry.
     pub witnesses: Vec<VerifierKey>,
+    /// Verify only the segments holding the last `n` records (at least one),
+    /// linked to the record before them as a window is; [`Report::records_in_window`]
+    /// counts the records from the `n`-th last `seq` on. Takes the place of
+    /// `from`/`to`.
+    pub last: Option<u64>,
+    /// Report every period longer than this between the `ts` of two consecutive
+    /// records read ([`Report::time_gaps`]).
+    pub max_gap: Option<std::time::Duration>,
 }
 
 impl VerifyOptions {
@@ -323,6 +374,19 @@ impl VerifyOptions {
     /// Requires a cosignature of the copied checkpoint by the witness `key`.
     pub fn witness(mut self, key: VerifierKey) -> VerifyOptions {
         self.witnesses.push(key);
+        self
+    }
+
+    /// Verifies only the segments holding the last `n` records (see
+    /// [`VerifyOptions::last`]).
+    pub fn last(mut self, n: u64) -> VerifyOptions {
+        self.last = Some(n);
+        self
+    }
+
+    /// Reports periods longer than `gap` without any record.
+    pub fn max_gap(mut self, gap: std::time::Duration) -> VerifyOptions {
+        self.max_gap = Some(gap);
         self
     }
 }

@@ -16,7 +16,7 @@ use crate::timestamp::Timestamp;
 
 use super::checks;
 use super::integrity::{CheckpointFields, EpochKeys, Integrity, MAX_EPOCH_DERIVATIONS, NoEpochKey};
-use super::report::{Failure, FailureKind, SegmentReport};
+use super::report::{Failure, FailureKind, MAX_TIME_GAPS, SegmentReport, TimeGap};
 
 /// The chain state after the last whole record of `segment` (a torn tail is
 /// ignored), read from the end of the file; `None` when that record cannot be read.
@@ -64,7 +64,54 @@ pub(crate) struct SegmentScan {
     pub records_in_window: u64,
     /// The `--from/--to` window to count records in, if any.
     window: Option<(Option<Timestamp>, Option<Timestamp>)>,
+    /// Count the records from this `seq` on in `records_in_window` (`--last`).
+    min_seq: Option<u64>,
+    /// The time gaps watched for, carried from segment to segment.
+    pub gaps: Option<GapWatch>,
     after_seal: bool,
+}
+
+/// Looks for periods longer than `max_micros` between the `ts` of consecutive
+/// records, across segments.
+#[derive(Debug)]
+pub(crate) struct GapWatch {
+    max_micros: i64,
+    /// The `ts` of the last record read (one that went back in time included).
+    prev: Option<Timestamp>,
+    /// The first [`MAX_TIME_GAPS`] gaps.
+    pub found: Vec<TimeGap>,
+    /// Every gap found.
+    pub count: u64,
+}
+
+impl GapWatch {
+    pub(crate) fn new(max: std::time::Duration) -> GapWatch {
+        GapWatch {
+            max_micros: i64::try_from(max.as_micros()).unwrap_or(i64::MAX),
+            prev: None,
+            found: Vec::new(),
+            count: 0,
+        }
+    }
+
+    /// Notes the record at `file` line `line`, of `seq`, written at `ts`.
+    fn see(&mut self, ts: Timestamp, file: &str, line: u64, seq: u64) {
+        if let Some(prev) = self.prev
+            && ts.unix_micros().saturating_sub(prev.unix_micros()) > self.max_micros
+        {
+            self.count += 1;
+            if self.found.len() < MAX_TIME_GAPS {
+                self.found.push(TimeGap {
+                    file: file.to_owned(),
+                    line,
+                    seq,
+                    after: prev,
+                    until: ts,
+                });
+            }
+        }
+        self.prev = Some(ts);
+    }
 }
 
 impl SegmentScan {
@@ -79,6 +126,8 @@ impl SegmentScan {
             seal_reason: None,
             records_in_window: 0,
             window: None,
+            min_seq: None,
+            gaps: None,
             after_seal: false,
         }
     }
@@ -87,6 +136,13 @@ impl SegmentScan {
     /// open) in [`SegmentScan::records_in_window`].
     pub(crate) fn in_window(mut self, from: Option<Timestamp>, to: Option<Timestamp>) -> Self {
         self.window = Some((from, to));
+        self
+    }
+
+    /// Counts the records whose `seq` is at least `seq` in
+    /// [`SegmentScan::records_in_window`].
+    pub(crate) fn counting_from_seq(mut self, seq: u64) -> Self {
+        self.min_seq = Some(seq);
         self
     }
 
@@ -349,12 +405,23 @@ impl SegmentScan {
         if let Some(s) = seal_fields {
             self.seal_reason = s.reason;
         }
+        let ts = if self.window.is_some() || self.gaps.is_some() {
+            Timestamp::parse(&h.ts).ok()
+        } else {
+            None
+        };
         if let Some((from, to)) = self.window
-            && let Ok(ts) = Timestamp::parse(&h.ts)
+            && let Some(ts) = ts
             && from.is_none_or(|from| from <= ts)
             && to.is_none_or(|to| ts <= to)
         {
             self.records_in_window += 1;
+        }
+        if self.min_seq.is_some_and(|min| min <= h.seq) {
+            self.records_in_window += 1;
+        }
+        if let (Some(g), Some(ts)) = (self.gaps.as_mut(), ts) {
+            g.see(ts, &name.file_name, line.number, h.seq);
         }
         self.last_kind = Some(h.kind.into_owned());
     }
