@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use tracing_audit_cli::terminal_safe;
-use tracing_audit_core::Key;
+use tracing_audit_core::{Fingerprinter, Key};
 
 /// The most bytes read from standard input for `audit hash -`.
 const MAX_STDIN_BYTES: u64 = 16 << 20;
@@ -65,10 +65,10 @@ pub(crate) fn hash(args: HashArgs) -> ExitCode {
 }
 
 /// `hmac-sha256:<key id>:<64 hex>` of `value`: `HMAC-SHA256(F, value)` with the
-/// fingerprint subkey `F` of the trail's initial key (FORMAT.md §5.1).
+/// fingerprint subkey `F` of the trail's initial key (FORMAT.md §5.1), as the layer
+/// writes it (one definition: [`Fingerprinter`]).
 pub(crate) fn fingerprint(key: &Key, value: &str) -> String {
-    let mac = key.fingerprint_key().mac_bytes(value.as_bytes());
-    format!("hmac-sha256:{}:{}", key.id(), hex::encode(mac))
+    Fingerprinter::new(key).fingerprint(value)
 }
 
 /// The value on standard input: UTF-8, at most [`MAX_STDIN_BYTES`], without one

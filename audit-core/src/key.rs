@@ -400,6 +400,56 @@ impl Key {
     }
 }
 
+/// Keyed fingerprints of redacted values (docs/FORMAT.md §5.1):
+/// `hmac-sha256:<key id>:<64 hex>`, `HMAC-SHA256(F, UTF-8 value)` with the
+/// fingerprint subkey `F` of the stream's initial key ([`Key::fingerprint_key`]),
+/// the same in every key epoch. The one definition the layer writes and
+/// `audit hash` prints.
+///
+/// ```
+/// use tracing_audit_core::{Fingerprinter, Key};
+///
+/// let key = Key::from_bytes([0; 32]);
+/// let f = Fingerprinter::new(&key);
+/// assert_eq!(
+///     f.fingerprint("hunter2"),
+///     "hmac-sha256:a420d7df5e6fee2d:4d0fb7c3d18e6d625060a2075016e3fa97a93104988e05c7daa272f6c15dd3c6"
+/// );
+/// assert_eq!(Fingerprinter::new(&key.next_epoch()).fingerprint("hunter2"), f.fingerprint("hunter2"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fingerprinter {
+    subkey: Key,
+    key_id: String,
+}
+
+impl Fingerprinter {
+    /// Fingerprints made with the fingerprint subkey of `key`, labelled with
+    /// `key`'s id so an investigator knows which key to ask for.
+    pub fn new(key: &Key) -> Fingerprinter {
+        Fingerprinter {
+            subkey: key.fingerprint_key(),
+            key_id: key.id().to_owned(),
+        }
+    }
+
+    /// True when `value` is already a fingerprint made with this key (redacted at
+    /// the source), so a second pass leaves it as it is.
+    pub fn is_fingerprint(&self, value: &str) -> bool {
+        value
+            .strip_prefix("hmac-sha256:")
+            .and_then(|r| r.strip_prefix(self.key_id.as_str()))
+            .and_then(|r| r.strip_prefix(':'))
+            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
+    /// `hmac-sha256:<key id>:<64 hex>` of `value`.
+    pub fn fingerprint(&self, value: &str) -> String {
+        let mac = self.subkey.mac_bytes(value.as_bytes());
+        format!("hmac-sha256:{}:{}", self.key_id, hex::encode(mac))
+    }
+}
+
 /// An HMAC-SHA256 instance keyed with `bytes`.
 fn hmac_key(bytes: &[u8; 32]) -> Box<HmacSha256> {
     // Infallible: HMAC accepts keys of any length.

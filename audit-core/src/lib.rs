@@ -157,7 +157,7 @@ pub mod bench_support {
     }
 }
 pub use error::{Error, ErrorKind, Result};
-pub use key::Key;
+pub use key::{Fingerprinter, Key};
 pub use reader::{Record, Records, Stream};
 pub use record::{
     Actor, Entry, Event, FORMAT_VERSION, FieldValue, Gap, Member, Outcome, RecordKind,

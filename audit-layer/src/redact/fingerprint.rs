@@ -2,41 +2,8 @@
 
 use std::fmt;
 
-use tracing_audit_core::Key;
-
-/// Computes keyed fingerprints with a subkey of the trail's key.
-#[derive(Debug, Clone)]
-pub struct Fingerprinter {
-    subkey: Key,
-    key_id: String,
-}
-
-impl Fingerprinter {
-    /// Fingerprints made with the fingerprint subkey of `key` (`Key::fingerprint_key`),
-    /// labelled with `key`'s id so an investigator knows which key to ask for.
-    pub fn new(key: &Key) -> Fingerprinter {
-        Fingerprinter {
-            subkey: key.fingerprint_key(),
-            key_id: key.id().to_owned(),
-        }
-    }
-
-    /// True when `value` is already a fingerprint made with this key (redacted at
-    /// the source), so the second pass leaves it as it is.
-    pub fn is_fingerprint(&self, value: &str) -> bool {
-        value
-            .strip_prefix("hmac-sha256:")
-            .and_then(|r| r.strip_prefix(self.key_id.as_str()))
-            .and_then(|r| r.strip_prefix(':'))
-            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-    }
-
-    /// `hmac-sha256:<key id>:<64 hex>` of `value`.
-    pub fn fingerprint(&self, value: &str) -> String {
-        let mac = self.subkey.mac_bytes(value.as_bytes());
-        format!("hmac-sha256:{}:{}", self.key_id, hex::encode(mac))
-    }
-}
+/// Keyed fingerprints: the one definition is the core's.
+pub use tracing_audit_core::Fingerprinter;
 
 /// A value redacted at the source: it shows as a keyed fingerprint to every layer
 /// and formatter (or as `[redacted]` where no audit layer is installed), so the raw
