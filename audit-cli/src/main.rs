@@ -7,6 +7,7 @@
 //! intact and the end proven but `--max-gap` found a time gap.
 
 mod hash;
+mod query;
 mod prove;
 mod summary;
 mod witness;
@@ -170,6 +171,10 @@ enum Command {
     /// a redacted value: to search a trail for a secret without storing it.
     #[command(long_about = hash::HASH_HELP)]
     Hash(hash::HashArgs),
+    /// Find event records by action (globs such as `pool.*`), actor, outcome,
+    /// resource, tenancy, request id and time.
+    #[command(long_about = query::QUERY_HELP)]
+    Query(query::QueryArgs),
 }
 
 #[derive(Subcommand)]
@@ -270,7 +275,7 @@ fn catalog(cmd: CatalogCommand) -> ExitCode {
     }
 }
 
-fn parse_time(s: &str) -> Result<Timestamp, String> {
+pub(crate) fn parse_time(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse(s).map_err(|e| e.to_string())
 }
 
@@ -282,7 +287,7 @@ fn parse_gap(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-fn parse_time_end(s: &str) -> Result<Timestamp, String> {
+pub(crate) fn parse_time_end(s: &str) -> Result<Timestamp, String> {
     let t = Timestamp::parse(s).map_err(|e| e.to_string())?;
     let is_date = !s.contains('T') && !s.contains(' ');
     Ok(if is_date {
@@ -507,6 +512,7 @@ fn main() -> ExitCode {
         Command::VerifyProof(args) => prove::verify_proof(args),
         Command::Witness(cmd) => witness::witness(cmd),
         Command::Hash(args) => hash::hash(args),
+        Command::Query(args) => query::query(args),
     }
 }
 

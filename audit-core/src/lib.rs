@@ -69,6 +69,7 @@ mod lock;
 pub mod merkle;
 pub mod note;
 mod parse;
+pub mod query;
 pub mod proof;
 mod reader;
 mod record;

@@ -99,6 +99,15 @@ impl Stream {
         Records::new(self, None, false)
     }
 
+    /// The records of the segments `range` (indices into [`Stream::segments`]),
+    /// raw as [`Stream::records`] gives them: the other segments are not opened.
+    pub fn records_of(&self, range: std::ops::Range<usize>) -> Records<'_> {
+        let mut r = Records::new(self, None, false);
+        r.next_segment = range.start.min(self.segments.len());
+        r.end_segment = range.end.min(self.segments.len());
+        r
+    }
+
     /// The record of `seq`, read from the one segment that holds it (found by the
     /// segment names), not checked beyond its own line: `None` when no segment
     /// holds it.
@@ -201,6 +210,8 @@ pub struct Records<'s> {
     integ: Integrity,
     verify: bool,
     next_segment: usize,
+    /// The segments read are those before this index.
+    end_segment: usize,
     reader: Option<(LineReader, SegmentScan, Arc<str>)>,
     pending: VecDeque<Result<Record>>,
     chain: Chain,
@@ -228,6 +239,7 @@ impl<'s> Records<'s> {
             },
             verify,
             next_segment: 0,
+            end_segment: stream.segments.len(),
             reader: None,
             pending: VecDeque::new(),
             chain: Chain::start(),
@@ -240,7 +252,10 @@ impl<'s> Records<'s> {
     fn fill(&mut self) -> Result<()> {
         let segments = &self.stream.segments;
         let Some((reader, scan, file)) = &mut self.reader else {
-            let Some(name) = segments.get(self.next_segment) else {
+            let Some(name) = segments
+                .get(self.next_segment)
+                .filter(|_| self.next_segment < self.end_segment)
+            else {
                 self.done = true;
                 return Ok(());
             };

@@ -258,7 +258,7 @@ fn end_of(last: &SegmentScan, followed: bool, is_live: &mut impl FnMut() -> bool
 }
 
 /// The range `[first, last)` of segments overlapping the window.
-fn window(
+pub(crate) fn window(
     segments: &[SegmentName],
     from: Option<Timestamp>,
     to: Option<Timestamp>,
