@@ -117,6 +117,11 @@ pub mod proof {
     pub use tracing_audit_core::proof::*;
 }
 
+/// Finding records: [`query::Query`] (what `audit query` runs).
+pub mod query {
+    pub use tracing_audit_core::query::*;
+}
+
 /// The proof index of a stream's Merkle tree (see [`tree_index::TreeIndex`]).
 pub mod tree_index {
     pub use tracing_audit_core::tree_index::*;

@@ -141,6 +141,11 @@ const PLANS: &[Plan] = &[
         full: 10_000_000,
     },
     Plan {
+        name: "query",
+        quick: 500_000,
+        full: 2_000_000,
+    },
+    Plan {
         name: "memory",
         quick: 2_000_000,
         full: 10_000_000,
@@ -297,6 +302,7 @@ fn report(args: &Args, rounds: usize, s: &BTreeMap<String, Value>) -> Value {
     let integrity = get("audit-integrity");
     let verify_cp = get("verify-checkpoint");
     let prove = get("prove");
+    let query = get("query");
 
     let overhead_ns = f(&with, "ns_per_event") - f(&base, "ns_per_event");
     let mut ratios = Map::new();
@@ -335,6 +341,10 @@ fn report(args: &Args, rounds: usize, s: &BTreeMap<String, Value>) -> Value {
     ratios.insert(
         "proof_streaming_vs_index".into(),
         json!(f(&prove, "streaming_ms") * 1000.0 / f(&prove, "median_us")),
+    );
+    ratios.insert(
+        "query_vs_grep_c".into(),
+        json!(f(&query, "rate") / f(&query, "grep_rate")),
     );
     ratios.insert(
         "memory_last_vs_first_sample".into(),
@@ -382,6 +392,10 @@ fn report(args: &Args, rounds: usize, s: &BTreeMap<String, Value>) -> Value {
         "inclusion_proof_under_1ms": target(
             f(&prove, "p99_us") < 1000.0,
             &[f(&prove, "p99_us")],
+        ),
+        "query_2m_records_per_s": target(
+            f(&query, "rate") >= 2_000_000.0,
+            &[f(&query, "rate")],
         ),
         "memory_flat": target(
             f(&memory, "rss_last_kib") <= 1.1 * f(&memory, "rss_first_kib"),
@@ -549,6 +563,15 @@ fn print_table(r: &Value) {
                 f(&s["prove"], "p99_us"),
                 f(&s["prove"], "index_build_s"),
                 f(&s["prove"], "streaming_ms")
+            ),
+        ),
+        (
+            "query",
+            "audit query, selective filter (records/s)",
+            format!(
+                "{} found; grep -c {:.0} lines/s",
+                s["query"]["found"],
+                f(&s["query"], "grep_rate")
             ),
         ),
         (

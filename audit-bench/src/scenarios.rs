@@ -43,6 +43,7 @@ pub fn run(name: &str, n: u64) -> Res {
         "audit-integrity" => audit_integrity(dir, n),
         "verify-checkpoint" => verify_checkpoint(dir, n),
         "prove" => prove(dir, n),
+        "query" => query(dir, n),
         other => Err(format!("expected a scenario name, found {other:?}").into()),
     }?;
     if let Some(m) = v.as_object_mut() {
@@ -264,6 +265,43 @@ fn prove(dir: &Path, n: u64) -> Res {
         "main": median, "rate": 1e6 / median, "median_us": median,
         "p99_us": percentile(&times, 0.99), "index_build_s": index_build_s,
         "streaming_ms": streaming_ms, "records": size,
+    }))
+}
+
+/// `Query` with a selective filter (one actor among many) over an `n`-record
+/// trail, against `grep -c` of the actor's name over the same files.
+fn query(dir: &Path, n: u64) -> Res {
+    use tracing_audit::query::Query;
+    let trail = dir.join("trail");
+    signed_trail(&trail, n)?;
+    let stream = tracing_audit::storage::Stream::open(&trail)?;
+    let start = Instant::now();
+    let found = Query::new()
+        .actor("mallory")
+        .action("pool.*")
+        .run(&stream)
+        .count();
+    let secs = start.elapsed().as_secs_f64();
+    let files: Vec<_> = stream
+        .segments()
+        .iter()
+        .map(|s| stream.segment_path(s))
+        .collect();
+    let start = Instant::now();
+    let grep = std::process::Command::new("grep")
+        .arg("-c")
+        .arg("mallory")
+        .args(&files)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    let grep_secs = start.elapsed().as_secs_f64();
+    if grep.code() == Some(2) {
+        return Err("grep failed".into());
+    }
+    let rate = n as f64 / secs;
+    Ok(json!({
+        "main": rate, "rate": rate, "secs": secs, "found": found,
+        "grep_rate": n as f64 / grep_secs,
     }))
 }
 
