@@ -175,6 +175,10 @@ enum Command {
     /// resource, tenancy, request id and time.
     #[command(long_about = query::QUERY_HELP)]
     Query(query::QueryArgs),
+    /// Print the last matching records, and with --follow the new ones as they
+    /// are written.
+    #[command(long_about = query::TAIL_HELP)]
+    Tail(query::TailArgs),
 }
 
 #[derive(Subcommand)]
@@ -513,6 +517,7 @@ fn main() -> ExitCode {
         Command::Witness(cmd) => witness::witness(cmd),
         Command::Hash(args) => hash::hash(args),
         Command::Query(args) => query::query(args),
+        Command::Tail(args) => query::tail(args),
     }
 }
 

@@ -44,6 +44,47 @@ pub(crate) enum Format {
 pub(crate) struct QueryArgs {
     /// The stream directory.
     dir: PathBuf,
+    #[command(flatten)]
+    filters: Filters,
+    /// Records at or after this time (RFC 3339, or a date).
+    #[arg(long, value_parser = crate::parse_time)]
+    from: Option<Timestamp>,
+    /// Records at or before this time (a date means the end of that day).
+    #[arg(long, value_parser = crate::parse_time_end)]
+    to: Option<Timestamp>,
+    /// Only the last N matching records.
+    #[arg(long, value_name = "N", conflicts_with = "limit")]
+    last: Option<u64>,
+    /// At most N records, the first that match.
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// How to print them.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+/// The arguments of `audit tail`.
+#[derive(Args)]
+pub(crate) struct TailArgs {
+    /// The stream directory.
+    dir: PathBuf,
+    #[command(flatten)]
+    filters: Filters,
+    /// How many of the last matching records to print first.
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 10)]
+    lines: u64,
+    /// Keep printing matching records as they are written, across rotations,
+    /// until interrupted.
+    #[arg(short, long)]
+    follow: bool,
+    /// How to print them.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+/// The filters `audit query` and `audit tail` share.
+#[derive(Args)]
+pub(crate) struct Filters {
     /// An action name or glob (`pool.*`); repeatable.
     #[arg(long)]
     action: Vec<String>,
@@ -68,21 +109,21 @@ pub(crate) struct QueryArgs {
     /// A request id; repeatable.
     #[arg(long = "request-id")]
     request_id: Vec<String>,
-    /// Records at or after this time (RFC 3339, or a date).
-    #[arg(long, value_parser = crate::parse_time)]
-    from: Option<Timestamp>,
-    /// Records at or before this time (a date means the end of that day).
-    #[arg(long, value_parser = crate::parse_time_end)]
-    to: Option<Timestamp>,
-    /// Only the last N matching records.
-    #[arg(long, value_name = "N", conflicts_with = "limit")]
-    last: Option<u64>,
-    /// At most N records, the first that match.
-    #[arg(long, value_name = "N")]
-    limit: Option<u64>,
-    /// How to print them.
-    #[arg(long, value_enum, default_value = "table")]
-    format: Format,
+}
+
+impl Filters {
+    fn query(self) -> Query {
+        let mut q = Query::new();
+        q.actions = self.action;
+        q.categories = self.category;
+        q.actors = self.actor;
+        q.outcomes = self.outcome;
+        q.resources = self.resource;
+        q.orgs = self.org;
+        q.projects = self.project;
+        q.request_ids = self.request_id;
+        q
+    }
 }
 
 /// Runs `audit query`.
@@ -101,25 +142,59 @@ pub(crate) fn query(args: QueryArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut q = Query::new();
-    q.actions = args.action;
-    q.categories = args.category;
-    q.actors = args.actor;
-    q.outcomes = args.outcome;
-    q.resources = args.resource;
-    q.orgs = args.org;
-    q.projects = args.project;
-    q.request_ids = args.request_id;
+    let mut q = args.filters.query();
     q.from = args.from;
     q.to = args.to;
     q.last = args.last;
     q.limit = args.limit;
     let mut out = std::io::stdout().lock();
-    let mut found = 0u64;
-    let mut write = |out: &mut std::io::StdoutLock<'_>, r: &Record| -> std::io::Result<()> {
-        let first = found == 0;
-        found += 1;
-        match args.format {
+    let mut printer = Printer {
+        format: args.format,
+        found: 0,
+    };
+    for r in q.run(&stream) {
+        let printed = match r {
+            Ok(r) => printer.print(&mut out, &r),
+            Err(e) => {
+                eprintln!("audit query: {}", terminal_safe(&e.to_string()));
+                Ok(())
+            }
+        };
+        if let Err(e) = printed {
+            // A closed pipe (`| head`) is the reader's choice.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("audit query: cannot write: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if matches!(args.format, Format::Json) {
+        let closing: &[u8] = if printer.found == 0 {
+            b"[]\n"
+        } else {
+            b"\n]\n"
+        };
+        let _ = out.write_all(closing);
+    }
+    if printer.found == 0 {
+        eprintln!("audit query: no record matched");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints records in one format, counting them.
+struct Printer {
+    format: Format,
+    found: u64,
+}
+
+impl Printer {
+    fn print(&mut self, out: &mut impl std::io::Write, r: &Record) -> std::io::Result<()> {
+        let first = self.found == 0;
+        self.found += 1;
+        match self.format {
             Format::Jsonl => {
                 out.write_all(&r.raw)?;
                 out.write_all(b"\n")
@@ -137,7 +212,7 @@ pub(crate) fn query(args: QueryArgs) -> ExitCode {
                     }
                     at.as_str().unwrap_or_default().to_owned()
                 };
-                if matches!(args.format, Format::Csv) {
+                if matches!(self.format, Format::Csv) {
                     if first {
                         writeln!(
                             out,
@@ -177,33 +252,79 @@ pub(crate) fn query(args: QueryArgs) -> ExitCode {
                 }
             }
         }
+    }
+}
+
+pub(crate) const TAIL_HELP: &str = "\
+Print the last matching event records of a stream directory (10 by default, -n N),
+and with --follow keep printing new ones as the service writes them, across
+rotations, until interrupted. The filters are those of `audit query`; JSON output is
+JSON Lines (one record per line) so that it can be followed.
+
+Exit status: 0, or 2 for usage or I/O errors.";
+
+/// Runs `audit tail`.
+pub(crate) fn tail(args: TailArgs) -> ExitCode {
+    if !args.dir.is_dir() {
+        eprintln!(
+            "audit tail: expected a stream directory, found no directory at {}",
+            terminal_safe(&args.dir.display().to_string())
+        );
+        return ExitCode::from(2);
+    }
+    let format = match args.format {
+        Format::Json => Format::Jsonl,
+        f => f,
     };
-    for r in q.run(&stream) {
-        let printed = match r {
-            Ok(r) => write(&mut out, &r),
+    let mut printer = Printer { format, found: 0 };
+    let q = args.filters.query();
+    let mut out = std::io::stdout().lock();
+    // The next seq to look at: records below it were printed or passed over.
+    let mut next = 0u64;
+    let mut first = true;
+    loop {
+        let stream = match Stream::open(&args.dir) {
+            Ok(s) => s,
             Err(e) => {
-                eprintln!("audit query: {}", terminal_safe(&e.to_string()));
-                Ok(())
+                eprintln!("audit tail: {}", terminal_safe(&e.to_string()));
+                return ExitCode::from(2);
             }
         };
-        if let Err(e) = printed {
-            // A closed pipe (`| head`) is the reader's choice.
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("audit query: cannot write: {e}");
-            return ExitCode::from(2);
+        let from = stream
+            .segments()
+            .iter()
+            .rposition(|s| s.first_seq <= next)
+            .unwrap_or(0);
+        let mut q = q.clone();
+        if first {
+            q.last = Some(args.lines);
         }
+        let matched: Vec<Record> = q
+            .run_segments(&stream, from..stream.segments().len())
+            .filter_map(std::result::Result::ok)
+            .filter(|r| first || r.seq >= next)
+            .collect();
+        let high = stream
+            .records_of(from..stream.segments().len())
+            .filter_map(std::result::Result::ok)
+            .map(|r| r.seq + 1)
+            .max();
+        for r in &matched {
+            if let Err(e) = printer.print(&mut out, r).and_then(|()| out.flush()) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+                eprintln!("audit tail: cannot write: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        next = high.unwrap_or(next).max(next);
+        first = false;
+        if !args.follow {
+            return ExitCode::SUCCESS;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
     }
-    if matches!(args.format, Format::Json) {
-        let closing: &[u8] = if found == 0 { b"[]\n" } else { b"\n]\n" };
-        let _ = out.write_all(closing);
-    }
-    if found == 0 {
-        eprintln!("audit query: no record matched");
-        return ExitCode::from(1);
-    }
-    ExitCode::SUCCESS
 }
 
 /// A CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break;

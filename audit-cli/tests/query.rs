@@ -128,3 +128,63 @@ fn the_table_escapes_what_a_record_could_draw_on_the_terminal() {
     );
     assert_eq!(text.lines().count(), 2, "a header and one row: {text:?}");
 }
+
+#[test]
+fn tail_prints_the_last_records_and_follows_new_ones_across_segments() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("trail");
+    trail(&dir);
+    let d = dir.to_str().unwrap();
+    let out = audit(&[
+        "tail", d, "-n", "2", "--action", "pool.*", "--format", "jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let actors: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["actor"]["id"].to_string())
+        .collect();
+    assert_eq!(actors, ["\"bob\"", "\"mallory\""]);
+
+    // Following: a new writer (a new segment) appends; tail prints what matches.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
+        .args([
+            "tail", d, "-n", "1", "-f", "--actor", "mallory", "--actor", "carol", "--format",
+            "jsonl",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    // The last record that matches comes first: tail has read the trail.
+    let first = rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+    assert!(first.contains("\"mallory\""), "{first}");
+    let mut w = Writer::open(WriterConfig::new(&dir, "pools", Key::from_bytes([1; 32]))).unwrap();
+    for who in ["dave", "carol", "erin", "carol"] {
+        let mut e = Event::new("pool.create");
+        e.actor.id = Some(who.into());
+        w.append(&[e.into()]).unwrap();
+    }
+    w.close().unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        // Waiting for a condition (bounded so that a bug fails instead of hanging).
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) => got.push(line),
+            Err(_) => break,
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got.iter().all(|l| l.contains("\"carol\"")), "{got:?}");
+}

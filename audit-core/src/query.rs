@@ -153,6 +153,22 @@ impl Query {
         }
     }
 
+    /// Like [`Query::run`], over the segments `range` of `stream` only (the
+    /// time window is still applied to each record).
+    pub fn run_segments<'s>(
+        &self,
+        stream: &'s Stream,
+        range: std::ops::Range<usize>,
+    ) -> Matches<'s> {
+        Matches {
+            query: self.clone(),
+            records: stream.records_of(range),
+            yielded: 0,
+            last: self.last.map(|n| (n, VecDeque::new())),
+            drained: false,
+        }
+    }
+
     /// Whether `record` matches (an `event` record whose fields hold).
     pub fn matches(&self, record: &Record) -> bool {
         if record.kind != Some(RecordKind::Event) {
