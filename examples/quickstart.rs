@@ -87,6 +87,17 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         None => {
             let p = PathBuf::from(format!("{}.key", dir.display()));
             if !p.exists() {
+                // Beside a stream directory that may not exist yet, nor its parents
+                // (`AUDIT_STORAGE_PATH=/srv/audit/billing/trail`): made as the
+                // writer makes them, mode 0700.
+                if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    use std::os::unix::fs::DirBuilderExt as _;
+                    std::fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(parent)
+                        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                }
                 let key = Key::generate()?;
                 let mut verifier = p.clone().into_os_string();
                 verifier.push(".verifier");

@@ -52,6 +52,34 @@ fn quickstart_writes_a_trail_that_verifies() {
     );
 }
 
+/// Issue 13, finding 10 (d): with a nested storage path that does not exist yet,
+/// the quickstart wrote its key file beside the stream directory before the
+/// writer created that directory's parents, and failed ("No such file or
+/// directory").
+#[test]
+fn finding_10d_quickstart_creates_a_nested_storage_path_that_does_not_exist_yet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trail = tmp.path().join("x/y/z/trail");
+    let out = Command::new(example("quickstart"))
+        .args(["--records", "3"])
+        .current_dir(tmp.path())
+        .env("AUDIT_STORAGE_PATH", &trail)
+        .env_remove("AUDIT_HMAC_KEY_FILE")
+        .env_remove("AUDIT_CATALOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "quickstart failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("trail intact"), "{stdout}");
+    assert!(tmp.path().join("x/y/z/trail.key").is_file());
+    assert!(trail.is_dir());
+}
+
 #[test]
 fn http_service_records_its_handlers_with_the_actor_from_the_header() {
     let out = run("http_service", &[]);

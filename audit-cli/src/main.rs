@@ -428,8 +428,12 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
-            if report.segments.is_empty() && report.skipped_segments == 0 {
+            if report.segments.is_empty()
+                && report.skipped_segments == 0
+                && report.failures.is_empty()
+            {
                 // Nothing is not an intact trail: a wrong path, or every segment gone.
+                // (Entries named like segments that are not files are failures.)
                 eprintln!(
                     "audit verify: no trail here: expected segment files (seg-<first seq>-<UTC time>.jsonl) in {}, found none",
                     dir.display()

@@ -141,20 +141,10 @@ impl Key {
     pub fn from_hex(text: &str) -> Result<Key> {
         let hex_part = text.strip_suffix('\n').unwrap_or(text);
         let hex_part = hex_part.strip_suffix('\r').unwrap_or(hex_part);
-        if hex_part.len() != 64 {
-            return Err(Error::new(
-                ErrorKind::Key,
-                format!(
-                    "expected 64 hexadecimal characters (32 bytes) on one line, found {} characters",
-                    hex_part.chars().count()
-                ),
-            ));
-        }
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(hex_part, &mut bytes[..]).map_err(|e| {
+        let bytes = decode_hex_32(hex_part).map_err(|found| {
             Error::new(
                 ErrorKind::Key,
-                format!("expected 64 hexadecimal characters, found {e}"),
+                format!("expected 64 hexadecimal characters (32 bytes) on one line, found {found}"),
             )
         })?;
         Ok(Key::from_bytes(*bytes))
@@ -274,18 +264,16 @@ impl Key {
                 ),
             ));
         }
-        let mut fingerprint = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(fp.as_str(), &mut fingerprint[..]).map_err(|e| {
+        let fingerprint = decode_hex_32(fp.as_str()).map_err(|found| {
             Error::new(
                 ErrorKind::Key,
-                format!("line 4 of the version 2 key file: expected 64 hexadecimal characters, found {e}"),
+                format!("line 4 of the version 2 key file: expected 64 hexadecimal characters, found {found}"),
             )
         })?;
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(key_hex.as_str(), &mut bytes[..]).map_err(|e| {
+        let bytes = decode_hex_32(key_hex.as_str()).map_err(|found| {
             Error::new(
                 ErrorKind::Key,
-                format!("line 5 of the version 2 key file: expected 64 hexadecimal characters, found {e}"),
+                format!("line 5 of the version 2 key file: expected 64 hexadecimal characters, found {found}"),
             )
         })?;
         let mac = hmac_key(&bytes);
@@ -450,6 +438,37 @@ impl Fingerprinter {
     }
 }
 
+/// Decodes 64 hexadecimal characters into 32 bytes; otherwise says what was found
+/// in characters, not bytes (a non-ASCII character is named whole, with its code
+/// point: the `hex` crate's error names a single byte of it as a character, which
+/// prints as mojibake such as `Ã`).
+fn decode_hex_32(text: &str) -> std::result::Result<Zeroizing<[u8; 32]>, String> {
+    let count = text.chars().count();
+    if count != 64 {
+        return Err(format!("{count} characters"));
+    }
+    if let Some((i, c)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !c.is_ascii_hexdigit())
+    {
+        let shown = if c.is_ascii_graphic() || c == ' ' {
+            format!("{c:?}")
+        } else if c.is_alphanumeric() {
+            format!("'{c}' (U+{:04X})", u32::from(c))
+        } else {
+            // A control, a combining mark, a bidirectional control: its code point
+            // only, so that nothing reaches a terminal raw.
+            format!("U+{:04X}", u32::from(c))
+        };
+        return Err(format!("{shown} at character {}", i + 1));
+    }
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    // Infallible: 64 ASCII hexadecimal digits are 32 bytes of hex.
+    hex::decode_to_slice(text, &mut bytes[..]).map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
 /// An HMAC-SHA256 instance keyed with `bytes`.
 fn hmac_key(bytes: &[u8; 32]) -> Box<HmacSha256> {
     // Infallible: HMAC accepts keys of any length.
@@ -589,5 +608,35 @@ mod tests {
     fn debug_does_not_show_key_material() {
         let key = Key::from_hex(&"ab".repeat(32)).unwrap();
         assert!(!format!("{key:?}").contains("abab"));
+    }
+
+    /// Issue 13, finding 10 (c): a key file of non-ASCII characters gave
+    /// "found Invalid character 'Ã' at position 0" (one byte of `é` shown as a
+    /// character), or "found 64 characters" for 64 characters of 128 bytes.
+    #[test]
+    fn finding_10c_a_non_ascii_key_file_is_described_in_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("é".repeat(32), "found 32 characters"),
+            ("é".repeat(64), "found 'é' (U+00E9) at character 1"),
+            (
+                format!("{}x\u{202e}", "ab".repeat(31)),
+                "found 'x' at character 63",
+            ),
+            (
+                format!("{}a\u{202e}", "ab".repeat(31)),
+                "found U+202E at character 64",
+            ),
+        ];
+        for (text, expected) in cases {
+            let path = dir.path().join("key");
+            std::fs::write(&path, format!("{text}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let err = Key::from_file(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+            assert!(!err.contains('Ã') && !err.contains('\u{202e}'), "{err}");
+            let err = Key::from_hex(&text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
     }
 }

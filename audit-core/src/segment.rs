@@ -67,6 +67,51 @@ pub(crate) fn list_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<Seg
     Ok(out)
 }
 
+/// An entry of a stream directory named like a segment that is not a regular file
+/// (a FIFO, a directory, a symlink, a socket or a device): never opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NotASegment {
+    /// Its name.
+    pub name: SegmentName,
+    /// What it is (`"FIFO"`, `"directory"`, `"symlink"`, …).
+    pub what: &'static str,
+}
+
+impl NotASegment {
+    /// What is wrong with it, for a report or an error.
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "expected a regular file named like a segment, found a {}: not opened, not verified (move it out of the stream directory)",
+            self.what
+        )
+    }
+}
+
+/// Lists the segments of a stream directory in stream order, apart from the
+/// entries named like segments that are not regular files (looked at with
+/// `lstat`, never opened: a FIFO cannot block, a symlink is not followed).
+///
+/// # Errors
+/// The directory cannot be read, or an entry cannot be looked at (other than one
+/// removed meanwhile, which is left out).
+pub(crate) fn list_stream(
+    storage: &dyn Storage,
+    dir: &Path,
+) -> Result<(Vec<SegmentName>, Vec<NotASegment>)> {
+    let mut segments = Vec::new();
+    let mut others = Vec::new();
+    for name in list_segments(storage, dir)? {
+        let path = segment_path(dir, &name);
+        match storage.not_regular(&path) {
+            Ok(None) => segments.push(name),
+            Ok(Some(what)) => others.push(NotASegment { name, what }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&path, "cannot look at segment", e)),
+        }
+    }
+    Ok((segments, others))
+}
+
 /// The path of a segment in a stream directory.
 pub(crate) fn segment_path(dir: &Path, name: &SegmentName) -> PathBuf {
     dir.join(&name.file_name)

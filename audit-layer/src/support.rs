@@ -384,11 +384,8 @@ pub fn error_text(text: &str) -> String {
     while !clean.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!(
-        "{}…[truncated, {} bytes in all]",
-        &clean[..cut],
-        clean.len()
-    )
+    // The marker counts the text as given, not as redacted.
+    format!("{}…[truncated, {} bytes in all]", &clean[..cut], text.len())
 }
 
 /// Wraps the return value of an audited function to find its outcome:
@@ -656,5 +653,30 @@ impl<F: FnMut(&'static str, Option<&str>)> fmt::Debug for PanicGuard<F> {
         f.debug_struct("PanicGuard")
             .field("armed", &self.on_drop.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13, finding 10 (b): the marker of a cut error text counted the text
+    /// after its secrets were redacted, not the text given.
+    #[test]
+    fn finding_10b_a_cut_error_text_counts_the_text_as_given() {
+        let text = format!(
+            "login failed: Bearer {} then {}",
+            "t".repeat(3000),
+            "x".repeat(2000)
+        );
+        let got = error_text(&text);
+        assert!(
+            got.starts_with("login failed: Bearer [redacted:bearer] then xx"),
+            "{got}"
+        );
+        assert!(
+            got.ends_with(&format!("…[truncated, {} bytes in all]", text.len())),
+            "{got}"
+        );
     }
 }

@@ -85,13 +85,14 @@ def read_private_file(path, what):
 
 
 def load_key(path):
-    """The key in a key file, as (epoch, key bytes): K(0) from 64 hex characters (the
+    """The key in a key file, as (epoch, key bytes, key id): K(0) from 64 hex characters (the
     version 1 form and FILE.verifier), or K(e) from the version 2 form."""
     text = read_private_file(path, "key file")
     if text.endswith("\n"):
         text = text[:-1]
     if re.fullmatch(r"[0-9a-fA-F]{64}", text):
-        return 0, bytes.fromhex(text)
+        key = bytes.fromhex(text)
+        return 0, key, hashlib.sha256(b"audit-trail key id v1\n" + key).hexdigest()[:16]
     lines = text.split("\n")
     names = ("epoch", "id", "fingerprint", "key")
     if len(lines) != 5 or lines[0] != KEY_FILE_V2:
@@ -109,7 +110,7 @@ def load_key(path):
     for name in ("fingerprint", "key"):
         if not re.fullmatch(r"[0-9a-fA-F]{64}", values[name]):
             raise UsageError(f"{path}: version 2 key file: expected 64 hex characters after `{name}`")
-    return int(values["epoch"]), bytes.fromhex(values["key"])
+    return int(values["epoch"]), bytes.fromhex(values["key"]), values["id"]
 
 
 def next_epoch_key(key, epoch):
@@ -325,14 +326,20 @@ def verify(directory, key=None, pubkey=None, checkpoint=None):
     """Verifies the stream in `directory`. `key`: (epoch, key bytes); `pubkey`: a
     VerifierKey; `checkpoint`: (name, note text) of a copied checkpoint."""
     names = []
-    for name in os.listdir(directory):
+    failures = []
+    for name in sorted(os.listdir(directory)):
         m = SEGMENT_RE.match(name)
         if m:
+            # Looked at without opening or following it (§4): a FIFO, a directory or
+            # a symlink named like a segment is a not_a_segment failure, never read.
+            if not stat.S_ISREG(os.lstat(os.path.join(directory, name)).st_mode):
+                failures.append({"kind": "not_a_segment", "file": name, "line": 0, "seq": None})
+                continue
             names.append((int(m.group(1)), name))
     names.sort()
-    failures = []
     records = 0
-    keys = EpochKeys(*key) if key is not None else None
+    keys = EpochKeys(key[0], key[1]) if key is not None else None
+    key_id = key[2] if key is not None and len(key) > 2 else None
     macs_unchecked = 0
     expected_seq, expected_prev, prev_sealed, resync = 0, ZERO, True, False
     epoch = 0  # the epoch of the record before (check 6a)
@@ -424,6 +431,8 @@ def verify(directory, key=None, pubkey=None, checkpoint=None):
             check("malformed_line", kind not in KINDS.get(v, ()))
             # Check 6.
             check("segment_order", kind == "open" and obj.get("segment") != name)
+            check("key_mismatch", kind == "open" and key_id is not None
+                  and isinstance(obj.get("key_id"), str) and obj.get("key_id") != key_id)
             check("segment_order", first_line and (kind != "open" or seq != first_seq))
             check("segment_order", sealed)
             if kind == "open":

@@ -337,4 +337,9 @@ impl Storage for FaultStorage {
         self.state().call(Op::Lock, path)?;
         self.inner.is_locked(path)
     }
+
+    fn not_regular(&self, path: &Path) -> io::Result<Option<&'static str>> {
+        // A look at the directory entry, not an operation a fault is injected in.
+        self.inner.not_regular(path)
+    }
 }

@@ -190,6 +190,17 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// # Errors
     /// The operating system's error.
     fn is_locked(&self, path: &Path) -> io::Result<bool>;
+    /// What `path` is when it is not a regular file (`"FIFO"`, `"directory"`,
+    /// `"symlink"`, `"socket"`, `"device"`), `None` for a regular file. Looks with
+    /// `lstat`: never opens the entry (a FIFO cannot block) nor follows a symlink
+    /// (a symlink loop is a `"symlink"`, not an error).
+    ///
+    /// # Errors
+    /// The operating system's error (`NotFound` when there is no such entry).
+    fn not_regular(&self, path: &Path) -> io::Result<Option<&'static str>> {
+        let t = std::fs::symlink_metadata(path)?.file_type();
+        Ok((!t.is_file()).then(|| describe(t)))
+    }
 }
 
 /// The real file system: the default [`Storage`].
@@ -222,7 +233,9 @@ fn regular(file: File, path: &Path) -> io::Result<File> {
 
 pub(crate) fn describe(t: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt as _;
-    if t.is_dir() {
+    if t.is_symlink() {
+        "symlink"
+    } else if t.is_dir() {
         "directory"
     } else if t.is_fifo() {
         "FIFO"

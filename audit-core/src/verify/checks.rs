@@ -65,6 +65,19 @@ pub(super) fn mac_mismatch(
     ))
 }
 
+/// Check 6: with a key, an `open` record's `key_id` is the key id of the key given
+/// (a record whose MAC failed was reported already: a plain wrong key gives
+/// `mac_mismatch` only).
+pub(super) fn key_id(key: Option<&Key>, named: Option<&str>) -> Option<String> {
+    let (key, named) = (key?, named?);
+    (named != key.id()).then(|| {
+        format!(
+            "expected key id {} (the key given), found key id {named:?} although the MAC verifies with the key given: the trail was MACed again with another key",
+            key.id()
+        )
+    })
+}
+
 /// Check 5: the format version is one this verifier knows (1 or 2), and not
 /// older than a record before it (a version 2 stream never goes back).
 pub(super) fn unknown_version(v: u64, highest: u64) -> Option<String> {

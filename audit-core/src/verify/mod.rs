@@ -16,7 +16,7 @@ use std::path::Path;
 use crate::chain::Chain;
 use crate::error::Result;
 use crate::lock::writer_is_live;
-use crate::segment::{SegmentName, list_segments};
+use crate::segment::{SegmentName, list_stream};
 use crate::storage::{FileStorage, Storage};
 use crate::timestamp::Timestamp;
 
@@ -41,8 +41,9 @@ pub(crate) use scan::{GapWatch, SegmentScan, chain_after, scan_segment};
 /// [`Report::ok`] stays true.
 ///
 /// # Errors
-/// Only for I/O problems (unreadable directory or file, a segment that is a
-/// symlink or not a regular file); tampering and corruption are reported in the
+/// Only for I/O problems (unreadable directory or file); an entry named like a
+/// segment that is not a regular file is a [`FailureKind::NotASegment`] failure,
+/// never opened; tampering and corruption are reported in the
 /// [`Report`], never as an `Err`.
 ///
 /// # Example
@@ -64,13 +65,23 @@ pub(crate) use scan::{GapWatch, SegmentScan, chain_after, scan_segment};
 pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Result<Report> {
     let storage = FileStorage::new();
     let storage: &dyn Storage = &storage;
-    let segments = list_segments(storage, dir)?;
+    let (segments, not_segments) = list_stream(storage, dir)?;
     let windowed = opts.last.is_none() && (opts.from.is_some() || opts.to.is_some());
     let mut report = Report {
         mac_checked: opts.key.is_some(),
         records_in_window: (windowed || opts.last.is_some()).then_some(0),
         ..Report::default()
     };
+    // Entries named like segments that are not regular files: never opened (a FIFO
+    // would block, a directory or a symlink loop would end the whole report).
+    report.failures.extend(not_segments.iter().map(|n| Failure {
+        kind: FailureKind::NotASegment,
+        file: n.name.file_name.clone(),
+        line: 0,
+        seq: None,
+        record_kind: None,
+        detail: n.describe(),
+    }));
     let (first, last, from_seq) = match opts.last {
         Some(n) => {
             let (first, from_seq) = last_records(storage, dir, &segments, n)?;

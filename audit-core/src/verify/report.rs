@@ -47,6 +47,15 @@ pub enum FailureKind {
     /// The trail is not an extension of a copied checkpoint: it was rolled back to
     /// an older copy and continued, or forked.
     Inconsistent,
+    /// An entry of the stream directory is named like a segment but is not a
+    /// regular file (a FIFO, a directory, a symlink, a socket or a device): it was
+    /// not opened, and the records it stands for are not verified. Reported at
+    /// line 0 of that name.
+    NotASegment,
+    /// With a key, an `open` record names another key id than the key given's,
+    /// although its MAC verifies with that key: the trail was MACed again with
+    /// another key (a plain wrong key fails every MAC instead).
+    KeyMismatch,
 }
 
 impl FailureKind {
@@ -68,6 +77,8 @@ impl FailureKind {
             FailureKind::BadSignature => "bad_signature",
             FailureKind::Truncated => "truncated",
             FailureKind::Inconsistent => "inconsistent",
+            FailureKind::NotASegment => "not_a_segment",
+            FailureKind::KeyMismatch => "key_mismatch",
         }
     }
 }

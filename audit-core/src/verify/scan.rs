@@ -325,6 +325,13 @@ impl SegmentScan {
                 FailureKind::SegmentOrder,
                 checks::renamed(name, o.segment.as_deref()),
             );
+            check(
+                FailureKind::KeyMismatch,
+                checks::key_id(
+                    integ.keys.as_ref().map(EpochKeys::current),
+                    o.key_id.as_deref(),
+                ),
+            );
         }
         if first_line {
             check(

@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::lock::take_writer_lock;
 use crate::merkle::Frontier;
 use crate::record::RecordKind;
-use crate::segment::{SegmentName, list_segments, segment_path};
+use crate::segment::{SegmentName, list_stream, segment_path};
 use crate::storage::LockGuard;
 use crate::timestamp::{Timestamp, TsCache};
 use crate::verify::{EpochKeys, FailureKind, Integrity, chain_after, scan_segment};
@@ -155,7 +155,15 @@ impl Writer {
         }
         check_checkpoint_copies(&config)?;
         let lock = take_writer_lock(&*storage, &dir)?;
-        let segments = list_segments(&*storage, &dir)?;
+        let (segments, not_segments) = list_stream(&*storage, &dir)?;
+        if let Some(n) = not_segments.first() {
+            // Never opened: a FIFO would block the start-up.
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!("refusing to start: {}", n.describe()),
+            )
+            .at(segment_path(&dir, &n.name)));
+        }
         let now = Timestamp::now();
         let Some(newest) = segments.last().cloned() else {
             let state = StreamState {

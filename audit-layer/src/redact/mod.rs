@@ -226,6 +226,8 @@ impl Redactor {
                 text.len()
             ),
             Strategy::Truncate(max) => {
+                // The marker counts the value as given, not as redacted.
+                let in_all = text.len();
                 let text = redact_patterns(&text);
                 if text.len() <= max {
                     return text.into_owned();
@@ -234,7 +236,7 @@ impl Redactor {
                 while !text.is_char_boundary(cut) {
                     cut -= 1;
                 }
-                format!("{}…[truncated, {} bytes in all]", &text[..cut], text.len())
+                format!("{}…[truncated, {in_all} bytes in all]", &text[..cut])
             }
         }
     }
@@ -597,5 +599,19 @@ mod tests {
         assert_eq!(fa, a.fingerprinter().fingerprint("tok-1"));
         assert_ne!(fa, a.fingerprinter().fingerprint("tok-2"));
         assert_ne!(fa[29..], b.fingerprinter().fingerprint("tok-1")[29..]);
+    }
+
+    /// Issue 13, finding 10 (b): the truncation marker counted the value after
+    /// its secrets were redacted (a 27-byte `[redacted:bearer]` for a 2,000-byte
+    /// token), not the value given.
+    #[test]
+    fn finding_10b_the_truncation_marker_counts_the_value_as_given() {
+        let r = redactor();
+        let value = format!("Bearer {} and then some more text", "t".repeat(2000));
+        let got = r.rewrite_text(Cow::Borrowed(&value), Strategy::Truncate(10));
+        assert_eq!(
+            got,
+            format!("Bearer [re…[truncated, {} bytes in all]", value.len())
+        );
     }
 }
