@@ -7,8 +7,8 @@
 //! intact and the end proven but `--max-gap` found a time gap.
 
 mod hash;
-mod query;
 mod prove;
+mod query;
 mod summary;
 mod witness;
 
