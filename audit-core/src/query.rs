@@ -144,12 +144,39 @@ impl Query {
     /// record is an `Err` item naming its file and line, and reading goes on.
     pub fn run<'s>(&self, stream: &'s Stream) -> Matches<'s> {
         let (first, end) = crate::verify::window(stream.segments(), self.from, self.to);
-        Matches {
-            query: self.clone(),
-            records: stream.records_of(first..end),
-            yielded: 0,
-            last: self.last.map(|n| (n, VecDeque::new())),
-            drained: false,
+        self.run_segments(stream, first..end)
+    }
+
+    /// The cheap check of a raw line: false when a needed value cannot be in it.
+    fn prefilter(&self) -> impl Fn(&[u8]) -> bool + 'static {
+        // Only values written as they are (no glob, nothing JSON escapes), and
+        // only when every value of a filter is such: then one must occur.
+        let plain = |v: &str| {
+            !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'*' | b'?'))
+        };
+        let needs: Vec<Vec<memchr::memmem::Finder<'static>>> = [
+            &self.actions,
+            &self.actors,
+            &self.resources,
+            &self.request_ids,
+        ]
+        .into_iter()
+        .filter(|values| !values.is_empty() && values.iter().all(|v| plain(v)))
+        .map(|values| {
+            values
+                .iter()
+                .map(|v| memchr::memmem::Finder::new(v.as_bytes()).into_owned())
+                .collect()
+        })
+        .collect();
+        let event = memchr::memmem::Finder::new(b"\"kind\":\"event\"").into_owned();
+        move |raw: &[u8]| {
+            event.find(raw).is_some()
+                && needs
+                    .iter()
+                    .all(|any| any.iter().any(|f| f.find(raw).is_some()))
         }
     }
 
@@ -162,7 +189,7 @@ impl Query {
     ) -> Matches<'s> {
         Matches {
             query: self.clone(),
-            records: stream.records_of(range),
+            records: stream.records_of(range).keeping(self.prefilter()),
             yielded: 0,
             last: self.last.map(|n| (n, VecDeque::new())),
             drained: false,

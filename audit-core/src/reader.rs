@@ -202,6 +202,9 @@ impl Record {
     }
 }
 
+/// A check of a raw line before a record is made of it.
+type KeepLine<'s> = Box<dyn Fn(&[u8]) -> bool + 's>;
+
 /// The records of a [`Stream`], raw or verified (see [`Stream::records`] and
 /// [`Stream::verified`]). Memory is bounded by one read chunk: a line longer than
 /// [`crate::MAX_LINE_BYTES`] is an error item, never buffered.
@@ -217,6 +220,9 @@ pub struct Records<'s> {
     chain: Chain,
     failures: Vec<Failure>,
     done: bool,
+    /// Whole lines for which this is false are passed over before a record is
+    /// made of them (a query's cheap pre-check); `None`: none are.
+    keep: Option<KeepLine<'s>>,
 }
 
 impl fmt::Debug for Records<'_> {
@@ -245,7 +251,16 @@ impl<'s> Records<'s> {
             chain: Chain::start(),
             failures: Vec::new(),
             done: false,
+            keep: None,
         }
+    }
+
+    /// Passes over every whole line for which `keep` is false, before a record
+    /// is made of it (unverified reading only: a query's cheap pre-check).
+    pub(crate) fn keeping(mut self, keep: impl Fn(&[u8]) -> bool + 's) -> Records<'s> {
+        debug_assert!(!self.verify);
+        self.keep = Some(Box::new(keep));
+        self
     }
 
     /// Reads the next batch of lines into `pending` (or moves to the next segment).
@@ -311,6 +326,13 @@ impl<'s> Records<'s> {
                         .push_back(Err(Error::from_failure(&self.stream.dir, f.clone())));
                 }
                 break;
+            }
+            if let Some(keep) = &self.keep
+                && line.terminated
+                && line.overlong.is_none()
+                && !keep(line.bytes)
+            {
+                continue;
             }
             let dir = &self.stream.dir;
             self.pending
