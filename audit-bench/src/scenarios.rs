@@ -173,18 +173,7 @@ fn signed_trail(trail: &Path, n: u64) -> Result<(Key, SigningKey), Box<dyn std::
         .rotation("size:64MiB".parse::<Rotation>()?)
         .signing_key(signer.clone());
     let mut writer = Writer::open(config)?;
-    let batch: Vec<Entry> = (0..1024u64)
-        .map(|i| {
-            let mut e = Event::new("pool.created")
-                .field("request_id", i)
-                .field("region", "eu-west-1")
-                .field("size_gb", 128u64)
-                .field("tier", "gold");
-            e.actor.id = Some("alice".into());
-            e.resource = Some("pool-42".into());
-            Entry::Event(e)
-        })
-        .collect();
+    let batch = event_batch();
     let mut written = 0;
     while written < n {
         let k = (n - written).min(1024) as usize;
@@ -593,15 +582,10 @@ fn non_audit(dir: &Path, n: u64, with_audit: bool) -> Res {
     Ok(json!({ "main": per, "ns_per_event": per, "secs": secs }))
 }
 
-/// `verify_dir` against `sha256sum` over the same segment files.
-fn verify(dir: &Path, n: u64) -> Res {
-    let trail = dir.join("trail");
-    let key = Key::generate()?;
-    let mut config = WriterConfig::new(&trail, "bench", key.clone());
-    config.durability = Durability::Never;
-    config.rotation = "size:64MiB".parse::<Rotation>()?;
-    let mut writer = Writer::open(config)?;
-    let batch: Vec<Entry> = (0..1024u64)
+/// The 1,024 events every storage-level scenario appends, batch after batch: the
+/// shape of `emit_audit`'s event.
+fn event_batch() -> Vec<Entry> {
+    (0..1024u64)
         .map(|i| {
             let mut e = Event::new("pool.created")
                 .field("request_id", i)
@@ -612,7 +596,18 @@ fn verify(dir: &Path, n: u64) -> Res {
             e.resource = Some("pool-42".into());
             Entry::Event(e)
         })
-        .collect();
+        .collect()
+}
+
+/// `verify_dir` against `sha256sum` over the same segment files.
+fn verify(dir: &Path, n: u64) -> Res {
+    let trail = dir.join("trail");
+    let key = Key::generate()?;
+    let mut config = WriterConfig::new(&trail, "bench", key.clone());
+    config.durability = Durability::Never;
+    config.rotation = "size:64MiB".parse::<Rotation>()?;
+    let mut writer = Writer::open(config)?;
+    let batch = event_batch();
     let mut written = 0;
     while written < n {
         let k = (n - written).min(1024) as usize;

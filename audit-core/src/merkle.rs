@@ -165,6 +165,19 @@ impl Frontier {
         Ok(Frontier { size, hashes })
     }
 
+    /// A frontier from its size and its hashes as 64-digit hexadecimal text (as a
+    /// `seal` record carries them, docs/FORMAT.md §3); `None` when they do not
+    /// fit together.
+    pub fn from_hex(size: u64, hexes: &[String]) -> Option<Frontier> {
+        let mut hashes = Vec::with_capacity(hexes.len());
+        for h in hexes {
+            let mut b = [0u8; 32];
+            hex::decode_to_slice(h, &mut b).ok()?;
+            hashes.push(b);
+        }
+        Frontier::from_parts(size, hashes).ok()
+    }
+
     /// The number of leaves appended so far.
     pub fn size(&self) -> u64 {
         self.size

@@ -201,32 +201,6 @@ impl Query {
         if record.kind != Some(RecordKind::Event) {
             return false;
         }
-        // Cheap pre-checks on the raw line before parsing it: a needed value that
-        // does not occur in the line at all cannot match.
-        let raw = &record.raw;
-        // Only for values written as they are (no glob, nothing JSON escapes).
-        let plain = |v: &str| {
-            !v.is_empty()
-                && v.bytes()
-                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'*' | b'?'))
-        };
-        let absent = |values: &[String]| {
-            !values.is_empty()
-                && values
-                    .iter()
-                    .all(|v| plain(v) && memchr::memmem::find(raw, v.as_bytes()).is_none())
-        };
-        if [
-            &self.actions,
-            &self.actors,
-            &self.resources,
-            &self.request_ids,
-        ]
-        .iter()
-        .any(|v| absent(v))
-        {
-            return false;
-        }
         let Ok(v) = record.json() else {
             return false;
         };

@@ -69,31 +69,20 @@ impl TreeIndex {
         let meta_path = dir.join("stream");
         let meta = format!("{META}\n{stream_id}\n");
         // Never through a symlink, never blocking on a FIFO, bounded.
-        match OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&meta_path)
-        {
-            Ok(f) => {
-                use std::io::Read as _;
-                let regular = f.metadata().map(|m| m.is_file()).unwrap_or(false);
-                let mut text = String::new();
-                if !regular || f.take(4096).read_to_string(&mut text).is_err() || text != meta {
-                    return Err(Error::new(
-                        ErrorKind::Config,
-                        format!(
-                            "expected the tree index of stream {stream_id}, found {}: give another index directory",
-                            if regular {
-                                format!("{:?}", text.lines().nth(1).unwrap_or("no stream"))
-                            } else {
-                                "something that is not a regular file".to_owned()
-                            }
-                        ),
-                    )
-                    .at(&meta_path));
-                }
+        match crate::storage::read_small_file(&meta_path, 4096) {
+            Ok(Some(bytes)) if bytes == meta.as_bytes() => {}
+            Ok(Some(bytes)) => {
+                let text = String::from_utf8_lossy(&bytes);
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "expected the tree index of stream {stream_id}, found {:?}: give another index directory",
+                        text.lines().nth(1).unwrap_or("no stream")
+                    ),
+                )
+                .at(&meta_path));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None) => {
                 OpenOptions::new()
                     .write(true)
                     .create_new(true)
@@ -103,7 +92,12 @@ impl TreeIndex {
                     .and_then(|mut f| f.write_all(meta.as_bytes()))
                     .map_err(|e| Error::io(&meta_path, "cannot write", e))?;
             }
-            Err(e) => return Err(Error::io(&meta_path, "cannot read", e)),
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("expected the tree index of stream {stream_id}: {e}"),
+                ));
+            }
         }
         let open = |name: &str| -> Result<File> {
             let path = dir.join(name);

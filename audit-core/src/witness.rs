@@ -97,7 +97,7 @@
 //! [`ErrorKind::Key`] (the witness key is the log's key).
 
 use std::fmt;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -321,35 +321,13 @@ impl WitnessStore {
     /// it is not a state file of `origin` cosigned by `witness`.
     pub fn state(&self, origin: &str, witness: &VerifierKey) -> Result<Option<WitnessState>> {
         let path = self.state_path(origin);
-        let file = match std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&path)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, "cannot open the witness state file", e)),
-        };
         let corrupt = |m: String| Error::new(ErrorKind::Corrupt, m).at(&path);
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::io(&path, "cannot read the witness state file", e))?;
-        if !meta.is_file() {
-            return Err(corrupt(
-                "expected a witness state file, found something that is not a regular file"
-                    .to_owned(),
-            ));
-        }
-        let limit = (STATE_HEADER.len() + 1 + MAX_NOTE_BYTES) as u64;
-        let mut bytes = Vec::new();
-        file.take(limit + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(&path, "cannot read the witness state file", e))?;
-        if bytes.len() as u64 > limit {
-            return Err(corrupt(format!(
-                "expected a witness state file of at most {limit} bytes, found a larger file"
-            )));
-        }
+        let limit = STATE_HEADER.len() + 1 + MAX_NOTE_BYTES;
+        let Some(bytes) = crate::storage::read_small_file(&path, limit)
+            .map_err(|e| corrupt(format!("expected a witness state file: {e}")))?
+        else {
+            return Ok(None);
+        };
         let text = String::from_utf8(bytes).map_err(|_| {
             corrupt("expected a witness state file (text), found binary content".to_owned())
         })?;

@@ -372,6 +372,57 @@ impl Storage for FileStorage {
     }
 }
 
+/// Reads a small file whole: never through a symbolic link (refused, `ELOOP`),
+/// never blocking on a FIFO (opened without waiting, then refused as not a
+/// regular file), at most `max` bytes; `None` when there is none. The one reader
+/// of the files beside a trail: published checkpoints, the proof index's stream
+/// file, witness state and spool files.
+///
+/// # Errors
+/// [`crate::ErrorKind::Io`] when it cannot be opened or read;
+/// [`crate::ErrorKind::Corrupt`] when it is a symbolic link, not a regular file,
+/// or larger than `max`.
+pub(crate) fn read_small_file(path: &Path, max: usize) -> crate::error::Result<Option<Vec<u8>>> {
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(crate::error::Error::new(
+                crate::error::ErrorKind::Corrupt,
+                "expected a regular file, found a symbolic link (not followed)",
+            )
+            .at(path));
+        }
+        Err(e) => return Err(crate::error::Error::io(path, "cannot open", e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| crate::error::Error::io(path, "cannot read", e))?;
+    if !meta.is_file() {
+        return Err(crate::error::Error::new(
+            crate::error::ErrorKind::Corrupt,
+            "expected a regular file, found something else (a FIFO, a device or a directory)",
+        )
+        .at(path));
+    }
+    let mut bytes = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::error::Error::io(path, "cannot read", e))?;
+    if bytes.len() > max {
+        return Err(crate::error::Error::new(
+            crate::error::ErrorKind::Corrupt,
+            format!("expected at most {max} bytes, found more"),
+        )
+        .at(path));
+    }
+    Ok(Some(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,7 +164,7 @@ impl Integrity {
                 ),
             ));
         };
-        let written = parse_frontier(size, hexes);
+        let written = Frontier::from_hex(size, hexes);
         match (&self.tree, written) {
             (Some(tree), Some(w)) if *tree == w => None,
             (Some(tree), _) => Some((
@@ -350,17 +350,6 @@ pub(crate) struct CheckpointFields {
     pub size: Option<u64>,
     pub root: Option<String>,
     pub note: Option<String>,
-}
-
-/// A frontier from its size and hex hashes; `None` when they do not fit.
-fn parse_frontier(size: u64, hexes: &[String]) -> Option<Frontier> {
-    let mut hashes = Vec::with_capacity(hexes.len());
-    for h in hexes {
-        let mut b = [0u8; 32];
-        hex::decode_to_slice(h, &mut b).ok()?;
-        hashes.push(b);
-    }
-    Frontier::from_parts(size, hashes).ok()
 }
 
 /// Parses a copied checkpoint and checks its signature (with `pubkey`) and the

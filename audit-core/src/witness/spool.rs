@@ -31,11 +31,9 @@
 //! request, as whoever can run the witness command can. The witness's state and
 //! key stay on the witness's host, named on its command line, never in the spool.
 
-use std::io::Read as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::note::{MAX_NOTE_BYTES, MAX_PROOF_BYTES};
 
 pub use super::origin_id;
@@ -93,49 +91,12 @@ pub fn parse_name(name: &str, suffix: &str) -> Option<SpoolName> {
 /// a regular file of at most `max` bytes.
 ///
 /// # Errors
-/// [`ErrorKind::Io`] when it cannot be opened or read (a symbolic link is refused,
-/// `ELOOP`, never followed); [`ErrorKind::Corrupt`] when it is not a regular file
+/// [`crate::ErrorKind::Io`] when it cannot be opened or read (a symbolic link is refused,
+/// `ELOOP`, never followed); [`crate::ErrorKind::Corrupt`] when it is not a regular file
 /// (a FIFO is opened without waiting for a writer, then refused) or is larger
 /// than `max`.
 pub fn read_file(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(Error::new(
-                ErrorKind::Corrupt,
-                "expected a regular file, found a symbolic link (not followed)",
-            )
-            .at(path));
-        }
-        Err(e) => return Err(Error::io(path, "cannot open", e)),
-    };
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io(path, "cannot read", e))?;
-    if !meta.is_file() {
-        return Err(Error::new(
-            ErrorKind::Corrupt,
-            "expected a regular file, found something else (a FIFO, a device or a directory)",
-        )
-        .at(path));
-    }
-    let mut bytes = Vec::new();
-    file.take(max as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, "cannot read", e))?;
-    if bytes.len() > max {
-        return Err(Error::new(
-            ErrorKind::Corrupt,
-            format!("expected at most {max} bytes, found more"),
-        )
-        .at(path));
-    }
-    Ok(Some(bytes))
+    crate::storage::read_small_file(path, max)
 }
 
 /// Writes `DIR/name` atomically: `.<name>.new` created exclusively (never through
@@ -143,7 +104,7 @@ pub fn read_file(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
 /// fsynced.
 ///
 /// # Errors
-/// [`ErrorKind::Io`] when a step fails.
+/// [`crate::ErrorKind::Io`] when a step fails.
 pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     crate::writer::write_atomic(dir, name, bytes)
 }
@@ -186,6 +147,7 @@ pub fn parse_answer(bytes: &[u8]) -> std::result::Result<(u8, String), String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn names_round_trip_and_nothing_else_parses() {

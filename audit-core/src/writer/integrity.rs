@@ -56,24 +56,13 @@ pub(super) fn copy_name(service: &str, stream: &str) -> String {
 /// never blocking on a FIFO) of at most [`note::MAX_NOTE_BYTES`], parsed; `None`
 /// when there is none. Errors say why it cannot be read.
 pub(super) fn read_published(path: &Path) -> std::result::Result<Option<Checkpoint>, String> {
-    use std::io::Read as _;
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+    let Some(bytes) =
+        crate::storage::read_small_file(path, note::MAX_NOTE_BYTES).map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
     };
-    match file.metadata() {
-        Ok(m) if m.is_file() => {}
-        _ => return Err(format!("{}: expected a regular file", path.display())),
-    }
-    let mut text = String::new();
-    file.take(note::MAX_NOTE_BYTES as u64)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{}: not a checkpoint: binary content", path.display()))?;
     let parsed = note::Note::parse(&text)
         .and_then(|n| Checkpoint::parse(n.body()))
         .map_err(|e| format!("{}: not a checkpoint: {e}", path.display()))?;
@@ -380,7 +369,7 @@ pub(super) fn read_stream_state(
                     && let Some(o) = &own
                     && let (Some(size), Some(hexes)) = (o.tree_size, &o.frontier)
                     && size == h.seq
-                    && let Some(f) = frontier_from_hex(size, hexes)
+                    && let Some(f) = Frontier::from_hex(size, hexes)
                 {
                     base = Some(f);
                     hashes.clear();
@@ -406,16 +395,4 @@ pub(super) fn read_stream_state(
         None => new_stream_id()?,
     };
     Ok(StreamState { stream, frontier })
-}
-
-/// A frontier from a seal's `tree_size` and `frontier` members; `None` when they
-/// do not fit together.
-fn frontier_from_hex(size: u64, hexes: &[String]) -> Option<Frontier> {
-    let mut hashes = Vec::with_capacity(hexes.len());
-    for h in hexes {
-        let mut b = [0u8; 32];
-        hex::decode_to_slice(h, &mut b).ok()?;
-        hashes.push(b);
-    }
-    Frontier::from_parts(size, hashes).ok()
 }
